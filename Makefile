@@ -1,0 +1,35 @@
+# Two entry points that work on a fresh machine with only Python and make:
+#   make demo   set up .venv and run the default scenario end to end
+#   make test   set up .venv with test extras, lint, and run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Stamp files record which extras are installed; they are redone when pyproject.toml changes.
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP_RUN)
+
+demo: $(STAMP_RUN)
+	$(BIN)/logsim run scenarios/quickstart.toml
+	$(BIN)/logsim plot results/quickstart.nc -o results/quickstart-figures
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check logsim tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) results build *.egg-info

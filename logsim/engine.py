@@ -1,0 +1,378 @@
+"""Validating wrappers around the trajectory kernel, and :func:`simulate`.
+
+:func:`run_batch` is the one door to :func:`logsim.kernels.run_trajectories`:
+it checks every argument, names what is wrong and what is allowed, broadcasts
+per-trajectory parameters and calls the kernel. Sweeps (local or Dask) and
+:func:`simulate` both go through it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from logsim import kernels
+from logsim.losses import (
+    CORRECTED_LOSSES,
+    POSITIVE_LOSSES,
+    check_transition,
+    loss_code,
+)
+from logsim.rng import STREAM_BATCH, check_seed, stream_key
+
+METHODS = ("gd", "sgd", "normalized_gd")
+NORMALIZATIONS = ("gradient", "loss")
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Some trajectories overflowed; their records from the divergence on are NaN."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Plain-array output of :func:`run_batch` (``R`` trajectories, ``K`` checkpoints)."""
+
+    weights: np.ndarray  #: (R, K, d)
+    train_loss: np.ndarray  #: (R, K)
+    diverged: np.ndarray  #: (R,) bool
+    checkpoints: np.ndarray  #: (K,) int64
+
+
+def log_checkpoints(steps: int, count: int) -> np.ndarray:
+    """``count`` distinct integer steps from 0 to ``steps``, log-spaced after 0.
+
+    Each next step is the geometric mean position between the previous one and
+    ``steps`` for the points that remain, but at least one more than the
+    previous; so the result always starts at 0, ends at ``steps`` and has
+    exactly ``min(count, steps + 1)`` strictly increasing entries.
+    """
+    steps = _check_int("steps", steps, minimum=1)
+    count = _check_int("checkpoints", count, minimum=2)
+    count = min(count, steps + 1)
+    out = [0]
+    current = 0
+    for remaining in range(count - 1, 0, -1):
+        base = max(current, 1)
+        nxt = round(base * (steps / base) ** (1.0 / remaining))
+        nxt = min(max(nxt, current + 1), steps - (remaining - 1))
+        out.append(nxt)
+        current = nxt
+    return np.asarray(out, dtype=np.int64)
+
+
+def resolve_checkpoints(checkpoints, steps: int) -> np.ndarray:
+    """Checkpoint steps from a count (log-spaced) or an explicit increasing list."""
+    steps = _check_int("steps", steps, minimum=1)
+    if isinstance(checkpoints, int | np.integer) and not isinstance(checkpoints, bool):
+        return log_checkpoints(steps, int(checkpoints))
+    arr = np.asarray(checkpoints)
+    if arr.ndim != 1 or arr.size < 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            f"checkpoints must be an integer count >= 2 or a list of integer steps, "
+            f"got {checkpoints!r}"
+        )
+    arr = arr.astype(np.int64)
+    if np.any(np.diff(arr) <= 0) or arr[0] < 0 or arr[-1] > steps:
+        raise ValueError(
+            f"checkpoints {arr.tolist()} must be strictly increasing steps within [0, {steps}]"
+        )
+    return arr
+
+
+def _check_int(name, value, *, minimum):
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _per_trajectory(name, value, R, dtype):
+    arr = np.asarray(value, dtype=object if dtype is str else dtype)
+    if arr.ndim == 0:
+        arr = np.full(R, arr.item(), dtype=arr.dtype)
+    if arr.shape != (R,):
+        raise ValueError(f"{name} must be a scalar or have one value per trajectory ({R}), "
+                         f"got shape {arr.shape}")
+    return arr
+
+
+def run_batch(
+    features,
+    targets,
+    *,
+    data_index=0,
+    loss="logistic",
+    method="gd",
+    learning_rate=0.5,
+    steps: int,
+    checkpoints=40,
+    batch_size=None,
+    normalize="gradient",
+    rho_pos=0.0,
+    rho_neg=0.0,
+    batch_seed=0,
+    w0=None,
+) -> BatchResult:
+    """Validate and run ``R`` trajectories, one per row of ``targets``.
+
+    Parameters
+    ----------
+    features : array (D, n, d) or (n, d)
+        Training sets (a single one is shared by every trajectory).
+    targets : array (R, n) or (n,)
+        Training targets in [0, 1] (hard, smoothed, noisy or soft).
+    data_index : int or int array (R,)
+        Which training set trajectory ``r`` uses.
+    loss, method, normalize : str or per-trajectory arrays of str
+        Loss name (:data:`logsim.losses.LOSS_CODES`), ``"gd"``, ``"sgd"`` or
+        ``"normalized_gd"``, and for the latter ``"gradient"`` (step
+        ``eta g/||g||``) or ``"loss"`` (step ``eta g/L``, Nacson et al. 2019).
+    learning_rate : float or (R,)
+        Step size ``eta > 0``.
+    steps : int
+        Number of updates; the last checkpoint is ``steps``.
+    checkpoints : int or sequence of int
+        A count of log-spaced checkpoints or explicit steps (see :func:`resolve_checkpoints`).
+    batch_size : int or (R,), optional
+        SGD batch size ``1 <= b <= n``; ignored for full-batch methods.
+    rho_pos, rho_neg : float or (R,)
+        Flip rates of the transition matrix the corrected losses use.
+    batch_seed : int or (R,)
+        Seed of each trajectory's mini-batch stream.
+    w0 : array (d,) or (R, d), optional
+        Initial weights (default 0).
+    """
+    X = np.asarray(features, dtype=np.float64)
+    if X.ndim == 2:
+        X = X[None]
+    if X.ndim != 3 or X.shape[1] < 1 or X.shape[2] < 1:
+        raise ValueError(f"features must have shape (n, d) or (D, n, d), got {np.shape(features)}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"features contain {int(np.sum(~np.isfinite(X)))} non-finite values; "
+                         "all features must be finite")
+    D, n, d = X.shape
+    Y = np.asarray(targets, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y[None]
+    if Y.ndim != 2 or Y.shape[1] != n:
+        raise ValueError(f"targets must have shape (R, {n}) to match features, got {Y.shape}")
+    if not np.all(np.isfinite(Y)) or np.any((Y < 0) | (Y > 1)):
+        raise ValueError("targets must be finite and within [0, 1]")
+    R = Y.shape[0]
+    steps = _check_int("steps", steps, minimum=1)
+    ckpt = resolve_checkpoints(checkpoints, steps)
+
+    index = _per_trajectory("data_index", data_index, R, np.int64)
+    if np.any((index < 0) | (index >= D)):
+        raise ValueError(f"data_index must lie in [0, {D - 1}] (one of {D} training sets)")
+
+    losses = _per_trajectory("loss", loss, R, str)
+    codes = np.array([loss_code(name) for name in losses], dtype=np.int64)
+    methods = _per_trajectory("method", method, R, str)
+    norms = _per_trajectory("normalize", normalize, R, str)
+    method_codes = np.empty(R, dtype=np.int64)
+    for r in range(R):
+        m, norm = methods[r], norms[r]
+        if m not in METHODS:
+            raise ValueError(f"unknown method {m!r}; allowed: {', '.join(METHODS)}")
+        if norm not in NORMALIZATIONS:
+            raise ValueError(
+                f"unknown normalize {norm!r}; allowed: {', '.join(NORMALIZATIONS)}"
+            )
+        if m == "normalized_gd" and norm == "loss" and losses[r] not in POSITIVE_LOSSES:
+            raise ValueError(
+                f"normalize = 'loss' divides the step by the loss value, which for "
+                f"loss {losses[r]!r} can be zero or negative; allowed losses: "
+                f"{', '.join(POSITIVE_LOSSES)}"
+            )
+        method_codes[r] = {
+            "gd": kernels.GD,
+            "sgd": kernels.SGD,
+            "normalized_gd": kernels.NGD_LOSS if norm == "loss" else kernels.NGD_GRADIENT,
+        }[m]
+
+    lr = _per_trajectory("learning_rate", learning_rate, R, np.float64)
+    bad = ~np.isfinite(lr) | (lr <= 0)
+    if np.any(bad):
+        raise ValueError(
+            f"learning_rate must be a finite number > 0, got {float(lr[bad][0])!r}"
+        )
+    uses_sgd = method_codes == kernels.SGD
+    if np.any(uses_sgd) and batch_size is None:
+        raise ValueError("method 'sgd' needs a batch_size, an integer in [1, n_train]")
+    bs = _per_trajectory("batch_size", n if batch_size is None else batch_size, R, object)
+    for b in bs[uses_sgd]:
+        if isinstance(b, bool) or not isinstance(b, int | np.integer) or not 1 <= b <= n:
+            raise ValueError(f"batch_size must be an integer in [1, {n}] (n_train), got {b!r}")
+    bs = np.array([int(b) if u else n for b, u in zip(bs, uses_sgd, strict=True)], np.int64)
+
+    rp = _per_trajectory("rho_pos", rho_pos, R, np.float64)
+    rn = _per_trajectory("rho_neg", rho_neg, R, np.float64)
+    for r in range(R):
+        if losses[r] in CORRECTED_LOSSES:
+            check_transition(float(rp[r]), float(rn[r]))
+
+    seeds = _per_trajectory("batch_seed", batch_seed, R, object)
+    keys = np.array([stream_key(check_seed(s), STREAM_BATCH) for s in seeds], dtype=np.uint64)
+
+    if w0 is None:
+        W0 = np.zeros((R, d))
+    else:
+        W0 = np.asarray(w0, dtype=np.float64)
+        if W0.ndim == 1:
+            W0 = np.broadcast_to(W0, (R, W0.shape[0]))
+        if W0.shape != (R, d) or not np.all(np.isfinite(W0)):
+            raise ValueError(f"w0 must be finite with shape ({d},) or ({R}, {d}), got "
+                             f"{np.shape(w0)}")
+        W0 = np.ascontiguousarray(W0)
+
+    XT = np.ascontiguousarray(X.transpose(0, 2, 1))
+    weights, train_loss, diverged = kernels.run_trajectories(
+        np.ascontiguousarray(X), XT, np.ascontiguousarray(Y), index, codes, method_codes,
+        lr, bs, rp, rn, keys, W0, ckpt,
+    )  # fmt: skip
+    return BatchResult(weights, train_loss, diverged, ckpt)
+
+
+def warn_divergence(diverged: np.ndarray, where: Sequence[str] | None = None) -> None:
+    """Warn (:class:`DivergenceWarning`) how many trajectories diverged, and which."""
+    count = int(np.sum(diverged))
+    if count == 0:
+        return
+    flat = np.flatnonzero(np.ravel(diverged))
+    if where is None:
+        labels = [f"trajectory {i}" for i in flat[:5]]
+    else:
+        labels = [where[i] for i in flat[:5]]
+    more = "" if count <= 5 else f" and {count - 5} more"
+    warnings.warn(
+        f"{count} of {np.size(diverged)} trajectories diverged (overflow or NaN; often a step "
+        f"size too large for the loss): {', '.join(labels)}{more}. Their records after the "
+        "divergence are NaN.",
+        DivergenceWarning,
+        stacklevel=3,
+    )
+
+
+def simulate(
+    data="gaussian",
+    *,
+    loss: str = "logistic",
+    method: str = "gd",
+    learning_rate: float = 0.5,
+    steps: int = 1000,
+    checkpoints=40,
+    batch_size: int | None = None,
+    normalize: str = "gradient",
+    trajectories: int = 8,
+    seed: int = 0,
+    noise_rate: float = 0.0,
+    rho_pos: float | None = None,
+    rho_neg: float | None = None,
+    smoothing: float = 0.0,
+    soft: bool = False,
+    transition: tuple[float, float] | None = None,
+    intercept: bool = False,
+    w0=None,
+    **data_options,
+):
+    """Run ``trajectories`` gradient-descent trajectories and return them as an ``xarray.Dataset``.
+
+    Trajectory ``r`` is replicate seed ``seed + r``: its data draw (for a
+    generator ``kind``), label flips and mini-batch order all come from that seed.
+
+    Parameters
+    ----------
+    data : str, DataDraw or (x_train, y_train)
+        A generator name of :mod:`logsim.data` (options in ``**data_options``),
+        a :class:`logsim.data.DataDraw`, or arrays (shared by all trajectories).
+    loss, method, learning_rate, steps, checkpoints, batch_size, normalize, w0
+        See :func:`run_batch`.
+    noise_rate, rho_pos, rho_neg, smoothing, soft
+        Label transform of the training labels (see :func:`logsim.data.training_targets`).
+    transition : (rho_pos, rho_neg), optional
+        Flip rates the corrected losses ``forward``/``backward`` assume; by default
+        the true rates of the label noise.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``trajectory``, ``step``, ``feature``; variables ``weights``,
+        ``train_loss``, ``diverged``; coordinate ``step`` holds iteration numbers.
+    """
+    import xarray as xr
+
+    from logsim import data as datamod
+
+    R = _check_int("trajectories", trajectories, minimum=1)
+    seed = check_seed(seed)
+    seeds = [seed + r for r in range(R)]
+    if isinstance(data, str):
+        draws = [datamod.make_data(data, seed=s, intercept=intercept, **data_options)
+                 for s in seeds]
+    else:
+        if data_options:
+            raise ValueError(f"data options {sorted(data_options)} only apply to a generator "
+                             "name, not to given data")
+        if isinstance(data, datamod.DataDraw):
+            draw = data
+        else:
+            try:
+                x_train, y_train = data
+            except (TypeError, ValueError):
+                raise ValueError("data must be a generator name, a DataDraw or a pair "
+                                 "(x_train, y_train)") from None
+            draw = datamod.load_arrays(x_train, y_train)
+        draws = [draw] * R
+    true_pos, true_neg = datamod.flip_rates(noise_rate, rho_pos, rho_neg)
+    targets = np.stack([
+        datamod.training_targets(draws[r], seeds[r], noise_rate=noise_rate, rho_pos=rho_pos,
+                                 rho_neg=rho_neg, smoothing=smoothing, soft=soft)[0]
+        for r in range(R)
+    ])
+    t_pos, t_neg = (true_pos, true_neg) if transition is None else transition
+    # One training set per distinct draw: given data is shared by every trajectory.
+    index_of: dict[int, int] = {}
+    for dr in draws:
+        index_of.setdefault(id(dr), len(index_of))
+    features = np.stack([dr.x_train for dr in {id(dr): dr for dr in draws}.values()])
+    result = run_batch(
+        features, targets, data_index=[index_of[id(dr)] for dr in draws], loss=loss,
+        method=method, learning_rate=learning_rate, steps=steps, checkpoints=checkpoints,
+        batch_size=batch_size, normalize=normalize, rho_pos=t_pos, rho_neg=t_neg,
+        batch_seed=seeds, w0=w0,
+    )  # fmt: skip
+    warn_divergence(result.diverged)
+    names = list(draws[0].feature_names)
+    ds = xr.Dataset(
+        {
+            "weights": (("trajectory", "step", "feature"), result.weights,
+                        {"long_name": "weight vector w_t", "units": "1"}),
+            "train_loss": (("trajectory", "step"), result.train_loss,
+                           {"long_name": f"mean training {loss} loss", "units": "nat"
+                            if loss not in ("hinge", "squared_hinge", "exponential") else "1"}),
+            "diverged": (("trajectory",), result.diverged,
+                         {"long_name": "trajectory overflowed (records after it are NaN)",
+                          "units": "1"}),
+        },
+        coords={
+            "trajectory": ("trajectory", np.arange(R), {"long_name": "trajectory index"}),
+            "seed": ("trajectory", np.asarray(seeds, dtype=np.int64),
+                     {"long_name": "replicate seed"}),
+            "step": ("step", result.checkpoints,
+                     {"long_name": "gradient-descent iteration", "units": "1"}),
+            "feature": ("feature", np.asarray(names, dtype=str), {"long_name": "feature"}),
+        },
+        attrs={
+            "loss": loss, "method": method, "learning_rate": float(learning_rate),
+            "noise_rho_pos": float(true_pos), "noise_rho_neg": float(true_neg),
+            "smoothing": float(smoothing), "soft_targets": int(bool(soft)),
+            "data_kind": draws[0].kind,
+            "batch_size": -1 if batch_size is None else int(batch_size),
+            "normalize": normalize,
+            "transition_rho_pos": float(t_pos), "transition_rho_neg": float(t_neg),
+        },
+    )
+    return ds

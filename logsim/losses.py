@@ -1,0 +1,235 @@
+"""Per-sample losses of a logit ``z`` against a target ``y`` in [0, 1], and their derivatives.
+
+Every loss is a pair of small scalar helpers, ``loss_value(code, z, y, rho_pos, rho_neg)``
+and ``loss_derivative(code, ...)``, selected by an integer code so that one
+trajectory kernel serves every loss (no copy of the kernel per loss).
+
+Conventions
+-----------
+* ``y`` is the training target in [0, 1]: a hard label, a smoothed label or a
+  soft label. Margin losses use the signed target ``s = 2y - 1``.
+* ``rho_pos = P(noisy 0 | clean 1)`` and ``rho_neg = P(noisy 1 | clean 0)`` are
+  the flip rates of the noise transition matrix
+  ``T = [[1 - rho_neg, rho_neg], [rho_pos, 1 - rho_pos]]`` (rows: clean class,
+  columns: noisy class), used only by the corrected losses ``forward`` and
+  ``backward``; ``det T = 1 - rho_pos - rho_neg`` must be positive.
+* All logarithms are natural: losses are in nats.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from logsim._jit import helper, kernel
+
+#: Integer code of each loss, as understood by :func:`loss_value` and the kernels.
+LOSS_CODES = {
+    "logistic": 0,
+    "hinge": 1,
+    "squared_hinge": 2,
+    "exponential": 3,
+    "forward": 4,
+    "backward": 5,
+}
+LOGISTIC, HINGE, SQUARED_HINGE, EXPONENTIAL, FORWARD, BACKWARD = range(6)
+
+#: Losses whose sigmoid(z) is an estimate of P(y = 1 | x).
+PROBABILISTIC_LOSSES = ("logistic", "forward", "backward")
+#: Losses that use the noise transition matrix.
+CORRECTED_LOSSES = ("forward", "backward")
+#: Losses that are positive everywhere (so a step may be divided by the loss value).
+POSITIVE_LOSSES = ("logistic", "exponential", "forward")
+
+
+def loss_code(name: str) -> int:
+    """Integer code of the loss ``name``; ValueError listing the known losses otherwise."""
+    try:
+        return LOSS_CODES[name]
+    except (KeyError, TypeError):
+        allowed = ", ".join(LOSS_CODES)
+        raise ValueError(f"unknown loss {name!r}; allowed: {allowed}") from None
+
+
+def check_transition(rho_pos: float, rho_neg: float) -> None:
+    """Reject flip rates outside [0, 1) or a singular transition matrix (rho_pos + rho_neg >= 1)."""
+    for label, rho in (("rho_pos", rho_pos), ("rho_neg", rho_neg)):
+        if not (0.0 <= rho < 1.0):
+            raise ValueError(f"{label} = {rho!r} is outside the allowed range [0, 1)")
+    if rho_pos + rho_neg >= 1.0:
+        raise ValueError(
+            f"noise transition matrix T is singular: rho_pos + rho_neg = {rho_pos + rho_neg!r}; "
+            "loss correction needs rho_pos + rho_neg < 1"
+        )
+
+
+# --- scalar building blocks -------------------------------------------------------------
+
+
+@helper
+def softplus(z):
+    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@helper
+def sigmoid(z):
+    """``1 / (1 + exp(-z))``, evaluated on the side where ``exp`` cannot overflow."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@helper
+def _log_mixture(rho, rho_other, det, z):
+    """``log(a)`` for ``a = rho + det sigmoid(z)``, accurate to a few ulps for any ``z``.
+
+    Requires ``rho + rho_other + det = 1``, so that ``1 - a = rho_other + det sigmoid(-z)``
+    is available without cancellation: for ``a > 1/2`` the log is ``log1p(-(1 - a))``.
+    """
+    a = rho + det * sigmoid(z)
+    if a > 0.5:
+        return math.log1p(-(rho_other + det * sigmoid(-z)))
+    if rho == 0.0:
+        return math.log(det) - softplus(-z)  # a may underflow; its log does not
+    return math.log(a)
+
+
+@helper
+def _ratio(rho, det, z):
+    """``sigmoid(z) * sigmoid(-z) / (rho + det * sigmoid(z))``, finite for any ``z``.
+
+    With ``rho = 0`` this is ``sigmoid(-z) / det`` exactly; otherwise the numerator
+    underflows to 0 before the denominator does, which is the correct limit.
+    """
+    p = sigmoid(z)
+    pm = sigmoid(-z)
+    if rho == 0.0:
+        return pm / det
+    return p * pm / (rho + det * p)
+
+
+# --- the losses ---------------------------------------------------------------------------
+
+
+@helper
+def loss_value(code, z, y, rho_pos, rho_neg):
+    """Per-sample loss ``l(z, y)`` of the loss with integer ``code``.
+
+    * logistic (binary cross-entropy): ``y softplus(-z) + (1 - y) softplus(z)``
+      ``= -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))]``.
+    * hinge: ``max(0, 1 - s z)``; squared_hinge: ``max(0, 1 - s z)^2``;
+      exponential: ``exp(-s z)``; with ``s = 2y - 1``.
+    * forward (Patrini et al., CVPR 2017): cross-entropy of ``y`` against the
+      noisy-class probability ``q = rho_neg + det sigmoid(z)``, using
+      ``1 - q = rho_pos + det sigmoid(-z)``.
+    * backward (Patrini et al. 2017; Natarajan et al., NeurIPS 2013):
+      ``[(y - rho_neg) softplus(-z) + (1 - y - rho_pos) softplus(z)] / det``,
+      i.e. ``T^-1`` applied to the loss vector. Unbounded below when a
+      coefficient is negative.
+    """
+    if code == 0:
+        return y * softplus(-z) + (1.0 - y) * softplus(z)
+    if code == 1:
+        return max(0.0, 1.0 - (2.0 * y - 1.0) * z)
+    if code == 2:
+        m = max(0.0, 1.0 - (2.0 * y - 1.0) * z)
+        return m * m
+    if code == 3:
+        return math.exp(-(2.0 * y - 1.0) * z)
+    det = 1.0 - rho_pos - rho_neg
+    if code == 4:
+        log_q = _log_mixture(rho_neg, rho_pos, det, z)
+        log_1mq = _log_mixture(rho_pos, rho_neg, det, -z)
+        return -(y * log_q + (1.0 - y) * log_1mq)
+    if code == 5:
+        return ((y - rho_neg) * softplus(-z) + (1.0 - y - rho_pos) * softplus(z)) / det
+    return math.nan
+
+
+@helper
+def loss_derivative(code, z, y, rho_pos, rho_neg):
+    """Derivative ``dl/dz`` of :func:`loss_value`.
+
+    * logistic: ``sigmoid(z) - y``, the article's error signal ``p̂ - y``, accurate
+      to a few ulps even where ``p̂`` is within 1e-13 of a hard label.
+    * hinge: ``-s`` where ``1 - s z > 0``, else 0 (the subgradient 0 at the kink);
+      squared_hinge: ``-2 s max(0, 1 - s z)``; exponential: ``-s exp(-s z)``.
+    * forward: ``det [(1 - y) p(1-p)/(1-q) - y p(1-p)/q]`` with ``p = sigmoid(z)``.
+    * backward: ``[(1 - y - rho_pos) sigmoid(z) - (y - rho_neg) sigmoid(-z)] / det``.
+    """
+    if code == 0:
+        # sigmoid(z) - y written as (1 - y) p - y (1 - p), with p and 1 - p from one exp:
+        # equal in exact arithmetic, and free of the cancellation 1/(1 + e^-z) - 1 suffers
+        # for confident hard labels (about 1e-3 relative error at z = 30, y = 1).
+        e = math.exp(-abs(z))
+        inv = 1.0 / (1.0 + e)
+        if z >= 0.0:
+            p, pm = inv, e * inv
+        else:
+            p, pm = e * inv, inv
+        return (1.0 - y) * p - y * pm
+    if code == 1:
+        s = 2.0 * y - 1.0
+        return -s if 1.0 - s * z > 0.0 else 0.0
+    if code == 2:
+        s = 2.0 * y - 1.0
+        return -2.0 * s * max(0.0, 1.0 - s * z)
+    if code == 3:
+        s = 2.0 * y - 1.0
+        return -s * math.exp(-s * z)
+    det = 1.0 - rho_pos - rho_neg
+    if code == 4:
+        # p(1-p)/q and p(1-p)/(1-q), each finite for any z (see _ratio).
+        over_q = _ratio(rho_neg, det, z)
+        over_1mq = _ratio(rho_pos, det, -z)
+        return det * ((1.0 - y) * over_1mq - y * over_q)
+    if code == 5:
+        return ((1.0 - y - rho_pos) * sigmoid(z) - (y - rho_neg) * sigmoid(-z)) / det
+    return math.nan
+
+
+# --- NumPy-facing wrappers ----------------------------------------------------------------
+
+
+@kernel(parallel=False)
+def _map_loss(code, z, y, rho_pos, rho_neg, derivative):
+    out = np.empty(z.shape[0])
+    for i in range(z.shape[0]):
+        if derivative:
+            out[i] = loss_derivative(code, z[i], y[i], rho_pos, rho_neg)
+        else:
+            out[i] = loss_value(code, z[i], y[i], rho_pos, rho_neg)
+    return out
+
+
+def _apply(name, z, y, rho_pos, rho_neg, derivative):
+    code = loss_code(name)
+    if code in (FORWARD, BACKWARD):
+        check_transition(rho_pos, rho_neg)
+    z, y = np.broadcast_arrays(np.asarray(z, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    flat = _map_loss(
+        code,
+        np.ascontiguousarray(z).ravel(),
+        np.ascontiguousarray(y).ravel(),
+        float(rho_pos),
+        float(rho_neg),
+        derivative,
+    )
+    return flat.reshape(z.shape)
+
+
+def value(name: str, z, y, *, rho_pos: float = 0.0, rho_neg: float = 0.0) -> np.ndarray:
+    """Per-sample loss ``name`` at logits ``z`` and targets ``y`` (broadcast), in nats.
+
+    See :func:`loss_value` for the formulas. ``rho_pos``/``rho_neg`` are the flip
+    rates used by the corrected losses ``forward`` and ``backward``.
+    """
+    return _apply(name, z, y, rho_pos, rho_neg, derivative=False)
+
+
+def derivative(name: str, z, y, *, rho_pos: float = 0.0, rho_neg: float = 0.0) -> np.ndarray:
+    """Derivative of the per-sample loss ``name`` with respect to the logit ``z``."""
+    return _apply(name, z, y, rho_pos, rho_neg, derivative=True)

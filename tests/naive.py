@@ -1,0 +1,133 @@
+"""Slow, obviously-right NumPy references for logsim's kernels.
+
+Nothing here imports logsim's compiled code: the references are written from
+the formulas in the papers, so a test comparing the two is a real check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+# --- random streams: SplitMix64 written again in plain Python integers -------------------
+
+
+def mix64(z: int) -> int:
+    z &= MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def stream_key(seed: int, stream: int) -> int:
+    return mix64((mix64((seed * GOLDEN + stream) & MASK) + GOLDEN) & MASK)
+
+
+def uniform(key: int, counter: int) -> float:
+    return (mix64((key + (counter + 1) * GOLDEN) & MASK) >> 11) * 2.0**-53
+
+
+def batch_sequence(n: int, batch_size: int, key: int, steps: int):
+    """Mini-batches of a partial Fisher-Yates shuffle on a persistent permutation."""
+    perm = list(range(n))
+    for t in range(steps):
+        for j in range(batch_size):
+            k = j + int(uniform(key, t * batch_size + j) * (n - j))
+            perm[j], perm[k] = perm[k], perm[j]
+        yield np.array(perm[:batch_size])
+
+
+# --- losses, straight from their definitions --------------------------------------------
+
+
+def transition(rho_pos: float, rho_neg: float) -> np.ndarray:
+    """T[i, j] = P(noisy j | clean i), classes ordered (0, 1)."""
+    return np.array([[1 - rho_neg, rho_neg], [rho_pos, 1 - rho_pos]])
+
+
+def loss(name, z, y, rho_pos=0.0, rho_neg=0.0):
+    z = np.asarray(z, dtype=float)
+    y = np.asarray(y, dtype=float)
+    s = 2 * y - 1
+    if name == "logistic":
+        # -[y log p + (1-y) log(1-p)], with log p = -log(1 + e^-z) via logaddexp
+        return y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)
+    if name == "hinge":
+        return np.maximum(0, 1 - s * z)
+    if name == "squared_hinge":
+        return np.maximum(0, 1 - s * z) ** 2
+    if name == "exponential":
+        return np.exp(-s * z)
+    T = transition(rho_pos, rho_neg)
+    p = expit(z)
+    if name == "forward":
+        q = T.T @ np.stack([1 - p, p])  # noisy-class probabilities
+        return -(y * np.log(q[1]) + (1 - y) * np.log(q[0]))
+    if name == "backward":
+        per_label = np.stack([np.logaddexp(0, z), np.logaddexp(0, -z)])  # l(z, 0), l(z, 1)
+        corrected = np.linalg.inv(T) @ per_label
+        return (1 - y) * corrected[0] + y * corrected[1]
+    raise ValueError(name)
+
+
+def derivative(name, z, y, rho_pos=0.0, rho_neg=0.0):
+    z = np.asarray(z, dtype=float)
+    y = np.asarray(y, dtype=float)
+    s = 2 * y - 1
+    p = expit(z)
+    if name == "logistic":
+        return p - y
+    if name == "hinge":
+        return np.where(1 - s * z > 0, -s, 0.0)
+    if name == "squared_hinge":
+        return -2 * s * np.maximum(0, 1 - s * z)
+    if name == "exponential":
+        return -s * np.exp(-s * z)
+    det = 1 - rho_pos - rho_neg
+    if name == "forward":
+        q = rho_neg + det * p
+        return (q - y) / (q * (1 - q)) * det * p * (1 - p)
+    if name == "backward":
+        Tinv = np.linalg.inv(transition(rho_pos, rho_neg))
+        d_per_label = np.stack([p, p - 1])
+        corrected = Tinv @ d_per_label
+        return (1 - y) * corrected[0] + y * corrected[1]
+    raise ValueError(name)
+
+
+# --- optimisers ---------------------------------------------------------------------------
+
+
+def trajectory(X, y, *, loss_name, method, learning_rate, steps, checkpoints,
+               batch_size=None, batch_key=0, rho_pos=0.0, rho_neg=0.0, w0=None):
+    """One trajectory, recorded at ``checkpoints``: weights (K, d) and mean train loss (K,)."""
+    n, d = X.shape
+    w = np.zeros(d) if w0 is None else np.array(w0, dtype=float)
+    batches = batch_sequence(n, batch_size, batch_key, steps) if method == "sgd" else None
+    W, L = [], []
+    for t in range(steps + 1):
+        z = X @ w
+        L_t = loss(loss_name, z, y, rho_pos, rho_neg).mean()
+        if t in checkpoints:
+            W.append(w.copy())
+            L.append(L_t)
+        if t == steps:
+            break
+        if method == "sgd":
+            b = next(batches)
+            g = X[b].T @ derivative(loss_name, X[b] @ w, y[b], rho_pos, rho_neg) / len(b)
+        else:
+            g = X.T @ derivative(loss_name, z, y, rho_pos, rho_neg) / n
+        if method == "gd" or method == "sgd":
+            w = w - learning_rate * g
+        elif method == "ngd_gradient":
+            w = w - learning_rate * g / np.linalg.norm(g)
+        elif method == "ngd_loss":
+            w = w - learning_rate * g / L_t
+        else:
+            raise ValueError(method)
+    return np.array(W), np.array(L)

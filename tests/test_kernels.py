@@ -1,0 +1,202 @@
+"""The trajectory kernel against the naive NumPy optimisers, and its reproducibility."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from logsim import engine, losses, rng
+from logsim.engine import run_batch
+from tests import naive
+
+RHO = (0.2, 0.1)
+
+
+def _problem(seed=3, n=40, d=3):
+    g = np.random.default_rng(seed)
+    X = g.normal(size=(n, d))
+    w_true = g.normal(size=d)
+    y_hard = (X @ w_true + 0.5 * g.normal(size=n) > 0).astype(float)
+    y_soft = np.clip(y_hard * 0.8 + 0.1 + 0.05 * g.normal(size=n), 0, 1)
+    return X, y_hard, y_soft
+
+
+METHODS = [("gd", "gradient", "gd"), ("sgd", "gradient", "sgd"),
+           ("normalized_gd", "gradient", "ngd_gradient"), ("normalized_gd", "loss", "ngd_loss")]
+
+
+# normalize="loss" is rejected for losses that can be <= 0 (see the bad-input test).
+CASES = [(*m, loss) for m in METHODS for loss in losses.LOSS_CODES
+         if m[1] != "loss" or loss in losses.POSITIVE_LOSSES]
+
+
+@pytest.mark.parametrize(("method", "normalize", "naive_method", "loss"), CASES)
+@pytest.mark.parametrize("soft", [False, True])
+def test_kernel_matches_naive_optimiser(method, normalize, naive_method, loss, soft):
+    X, y_hard, y_soft = _problem()
+    y = y_soft if soft else y_hard
+    steps, ckpt = 150, [0, 1, 2, 7, 30, 99, 150]
+    if method == "normalized_gd":
+        # Fixed-length steps orbit a finite minimiser chaotically once they reach it
+        # (rounding differences grow), so compare the approach phase only.
+        steps, ckpt = 40, [0, 1, 2, 7, 30, 40]
+    lr = 0.3 if loss != "exponential" else 0.05
+    rho = RHO if loss in losses.CORRECTED_LOSSES else (0.0, 0.0)
+    res = run_batch(X, y, loss=loss, method=method, normalize=normalize, learning_rate=lr,
+                    steps=steps, checkpoints=ckpt, batch_size=7, rho_pos=rho[0],
+                    rho_neg=rho[1], batch_seed=11)
+    W, L = naive.trajectory(X, y, loss_name=loss, method=naive_method, learning_rate=lr,
+                            steps=steps, checkpoints=ckpt, batch_size=7,
+                            batch_key=naive.stream_key(11, rng.STREAM_BATCH),
+                            rho_pos=rho[0], rho_neg=rho[1])
+    assert not res.diverged[0]
+    np.testing.assert_array_equal(res.checkpoints, ckpt)
+    np.testing.assert_allclose(res.weights[0], W, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(res.train_loss[0], L, rtol=1e-10, atol=1e-10)
+
+
+def test_single_example_sgd_is_the_articles_update():
+    """b = 1: w <- w - eta (sigmoid(w.x_i) - y_i) x_i, step by step."""
+    X, y, _ = _problem(n=25)
+    key = naive.stream_key(5, rng.STREAM_BATCH)
+    res = run_batch(X, y, method="sgd", batch_size=1, learning_rate=0.7, steps=60,
+                    checkpoints=list(range(61)), batch_seed=5)
+    w = np.zeros(X.shape[1])
+    for t, batch in enumerate(naive.batch_sequence(len(y), 1, key, 60)):
+        i = batch[0]
+        p = 1 / (1 + np.exp(-X[i] @ w))
+        w = w - 0.7 * (p - y[i]) * X[i]
+        np.testing.assert_allclose(res.weights[0, t + 1], w, rtol=1e-12, atol=1e-14)
+
+
+def test_rng_matches_plain_python_splitmix():
+    for seed, stream in [(0, 1), (7, 4), (2**40 + 3, 2)]:
+        key = rng.stream_key(seed, stream)
+        assert int(key) == naive.stream_key(seed, stream)
+        for counter in (0, 1, 2, 10**9):
+            assert rng.uniform(key, counter) == naive.uniform(int(key), counter)
+
+
+def test_batches_are_uniform_without_replacement():
+    n, b, steps = 10, 4, 4000
+    counts = np.zeros(n)
+    for batch in naive.batch_sequence(n, b, naive.stream_key(1, rng.STREAM_BATCH), steps):
+        assert len(set(batch.tolist())) == b
+        counts[batch] += 1
+    expected = steps * b / n
+    # each count is Binomial(steps, b/n): 5 standard deviations
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(steps * (b / n) * (1 - b / n)))
+
+
+def _sweep_arrays():
+    g = np.random.default_rng(0)
+    X = g.normal(size=(3, 50, 4))
+    Y = (g.random((12, 50)) < 0.5).astype(float) * 0.9 + 0.05
+    kwargs = dict(
+        data_index=np.arange(12) % 3,
+        loss=np.array(["logistic", "hinge", "exponential", "forward", "backward",
+                       "squared_hinge"] * 2, dtype=object),
+        method=np.array(["gd", "sgd", "normalized_gd"] * 4, dtype=object),
+        learning_rate=np.linspace(0.05, 0.5, 12), batch_size=5, steps=300, checkpoints=12,
+        rho_pos=0.1, rho_neg=0.2, batch_seed=np.arange(12),
+    )
+    return X, Y, kwargs
+
+
+def _digest(res):
+    h = hashlib.sha256()
+    for a in (res.weights, res.train_loss, res.diverged):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def test_split_into_two_calls_is_bit_identical():
+    X, Y, kw = _sweep_arrays()
+    whole = run_batch(X, Y, **kw)
+    per_traj = ("data_index", "loss", "method", "learning_rate", "batch_seed")
+    parts = []
+    for sl in (slice(0, 5), slice(5, 12)):
+        part_kw = {k: (v[sl] if k in per_traj else v) for k, v in kw.items()}
+        parts.append(run_batch(X, Y[sl], **part_kw))
+    np.testing.assert_array_equal(whole.weights, np.concatenate([p.weights for p in parts]))
+    np.testing.assert_array_equal(whole.train_loss,
+                                  np.concatenate([p.train_loss for p in parts]))
+
+
+def test_bit_identical_for_one_and_two_threads():
+    X, Y, kw = _sweep_arrays()
+    here = _digest(run_batch(X, Y, **kw))
+    script = textwrap.dedent("""
+        import numba
+        assert numba.config.NUMBA_NUM_THREADS == 1
+        from tests.test_kernels import _digest, _sweep_arrays
+        from logsim.engine import run_batch
+        X, Y, kw = _sweep_arrays()
+        print(_digest(run_batch(X, Y, **kw)))
+    """)
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.stdout.strip() == here
+    import numba
+
+    assert numba.get_num_threads() >= 2 or os.cpu_count() == 1
+
+
+def test_divergence_is_marked_not_raised():
+    X, y, _ = _problem()
+    res = run_batch(X, np.stack([y, y]), loss=["exponential", "logistic"],
+                    learning_rate=[1e4, 0.1], steps=200, checkpoints=20)
+    assert res.diverged.tolist() == [True, False]
+    bad = np.isnan(res.train_loss[0])
+    assert bad.any() and not bad[0]
+    first = np.argmax(bad)
+    assert np.all(bad[first:]) and np.all(np.isnan(res.weights[0, first:]))
+    assert np.all(np.isfinite(res.weights[1]))
+
+
+def test_simulate_warns_about_divergence():
+    X, y, _ = _problem()
+    with pytest.warns(engine.DivergenceWarning, match="1 of 2 trajectories diverged"):
+        ds = engine.simulate((X, y), loss="exponential", learning_rate=1e4, steps=50,
+                             trajectories=2, w0=np.array([[0.0] * 3, [0.0] * 3]) + 0)
+    # both trajectories share the data and start, so both diverge... unless w0 differs
+    assert ds["diverged"].sum() >= 1
+
+
+def test_log_checkpoints():
+    ck = engine.log_checkpoints(10**6, 60)
+    assert ck[0] == 0 and ck[-1] == 10**6 and len(ck) == 60 and np.all(np.diff(ck) > 0)
+    ratios = ck[20:] / ck[19:-1]
+    assert ratios.max() / ratios.min() < 1.2  # geometric spacing away from the start
+    assert engine.log_checkpoints(5, 40).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(learning_rate=-0.1), r"learning_rate must be a finite number > 0, got -0\.1"),
+    (dict(learning_rate=float("nan")), "learning_rate must be a finite number > 0"),
+    (dict(method="sgd", batch_size=41), r"batch_size must be an integer in \[1, 40\].*41"),
+    (dict(method="sgd"), "method 'sgd' needs a batch_size"),
+    (dict(method="adam"), "unknown method 'adam'; allowed: gd, sgd, normalized_gd"),
+    (dict(loss="logit"), "unknown loss 'logit'; allowed: logistic"),
+    (dict(loss="forward", rho_pos=0.6, rho_neg=0.5), "singular"),
+    (dict(method="normalized_gd", normalize="loss", loss="hinge"), "normalize = 'loss'"),
+    (dict(steps=0), "steps must be an integer >= 1, got 0"),
+    (dict(checkpoints=[0, 5, 3]), "strictly increasing"),
+])
+def test_bad_input_names_parameter_value_and_allowed(kwargs, message):
+    X, y, _ = _problem()
+    kw = dict(steps=10) | kwargs
+    with pytest.raises(ValueError, match=message):
+        run_batch(X, y, **kw)
+
+
+def test_non_finite_features_rejected():
+    X, y, _ = _problem()
+    X[3, 1] = np.inf
+    with pytest.raises(ValueError, match="features contain 1 non-finite"):
+        run_batch(X, y, steps=10)
