@@ -1,4 +1,8 @@
-"""logsim: Numba-powered simulations of gradient descent on the logistic loss."""
+"""logsim: Numba-powered simulations of gradient descent on the logistic loss.
+
+Entry points: :func:`simulate` (a batch of trajectories as an ``xarray.Dataset``),
+:func:`run` (a scenario sweep), :func:`open_results` (a stored, verified result).
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
@@ -8,5 +12,17 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 from logsim.engine import DivergenceWarning, simulate
+from logsim.results import ResultError, open_results
+from logsim.scenario import ScenarioError, load_scenario
+from logsim.sweep import run
 
-__all__ = ["DivergenceWarning", "__version__", "simulate"]
+__all__ = [
+    "DivergenceWarning",
+    "ResultError",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+    "open_results",
+    "run",
+    "simulate",
+]

@@ -4,8 +4,14 @@ Every kernel in logsim is compiled through :func:`kernel` (parallel drivers) or
 :func:`helper` (small scalar functions inlined into the drivers), so caching and
 floating-point flags cannot drift between modules.
 
-``fastmath`` is off on purpose: results must be bit-identical across thread
-counts and chunkings, and reassociation of reductions would break that.
+Floating-point flags: the loss helpers and drivers are compiled with strict IEEE
+semantics (their accuracy is tested to a few ulps). Only the linear-algebra loops
+(:func:`linear_algebra`: ``X w`` and ``X^T r``) allow reassociation and FMA
+contraction, which lets LLVM vectorise their sums. That keeps results
+bit-identical across thread counts and chunkings (each trajectory still runs the
+same machine code in the same order), while the sum order differs from a naive
+left-to-right loop by rounding only. They are separate functions (not inlined at
+the Numba level), so their flags never leak into the loss helpers.
 """
 
 from __future__ import annotations
@@ -20,6 +26,11 @@ def kernel(fn=None, *, parallel: bool = True):
     """Compile a driver kernel (``njit(parallel=True, cache=True)``)."""
     deco = numba.njit(parallel=parallel, **_COMMON)
     return deco if fn is None else deco(fn)
+
+
+def linear_algebra(fn):
+    """Compile a small loop nest whose sums may be reassociated and vectorised."""
+    return numba.njit(fastmath={"reassoc", "contract"}, **_COMMON)(fn)
 
 
 def helper(fn):

@@ -25,15 +25,15 @@ import math
 import numpy as np
 from numba import prange
 
-from logsim._jit import helper, kernel
-from logsim.losses import loss_derivative, loss_value
+from logsim._jit import helper, kernel, linear_algebra
+from logsim.losses import LOGISTIC, logistic_derivative, loss_derivative, loss_value
 from logsim.rng import uniform
 
 #: Optimiser codes understood by :func:`run_trajectories`.
 GD, SGD, NGD_GRADIENT, NGD_LOSS = 0, 1, 2, 3
 
 
-@helper
+@linear_algebra
 def _logits_all(XT, w, z):
     """``z = X w`` for every sample, with ``XT = X.T`` (contiguous over samples)."""
     n = z.shape[0]
@@ -53,17 +53,28 @@ def _mean_loss(code, z, y, rho_pos, rho_neg):
     return total / z.shape[0]
 
 
-@helper
-def _full_gradient(code, XT, z, y, rho_pos, rho_neg, resid, g):
-    """``g = X^T l'(z, y) / n``: the full-batch gradient of the mean loss."""
-    n = z.shape[0]
-    for i in range(n):
-        resid[i] = loss_derivative(code, z[i], y[i], rho_pos, rho_neg)
+@linear_algebra
+def _project(XT, resid, g):
+    """``g = X^T resid / n``."""
+    n = resid.shape[0]
     for j in range(XT.shape[0]):
         acc = 0.0
         for i in range(n):
             acc += XT[j, i] * resid[i]
         g[j] = acc / n
+
+
+@helper
+def _full_gradient(code, XT, z, y, rho_pos, rho_neg, resid, g):
+    """``g = X^T l'(z, y) / n``: the full-batch gradient of the mean loss."""
+    n = z.shape[0]
+    if code == LOGISTIC:  # the hot path: a branch-free loop LLVM vectorises
+        for i in range(n):
+            resid[i] = logistic_derivative(z[i], y[i])
+    else:
+        for i in range(n):
+            resid[i] = loss_derivative(code, z[i], y[i], rho_pos, rho_neg)
+    _project(XT, resid, g)
 
 
 @helper

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from logsim._exp import exp as _fast_exp
 from logsim._jit import helper, kernel
 
 #: Integer code of each loss, as understood by :func:`loss_value` and the kernels.
@@ -70,15 +71,15 @@ def check_transition(rho_pos: float, rho_neg: float) -> None:
 @helper
 def softplus(z):
     """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+    return max(z, 0.0) + math.log1p(_fast_exp(-abs(z)))
 
 
 @helper
 def sigmoid(z):
     """``1 / (1 + exp(-z))``, evaluated on the side where ``exp`` cannot overflow."""
+    e = _fast_exp(-abs(z))
     if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
+        return 1.0 / (1.0 + e)
     return e / (1.0 + e)
 
 
@@ -150,6 +151,22 @@ def loss_value(code, z, y, rho_pos, rho_neg):
 
 
 @helper
+def logistic_derivative(z, y):
+    """``sigmoid(z) - y``, the article's error signal ``p̂ - y``.
+
+    Written as ``(1 - y) p - y (1 - p)`` with ``p`` and ``1 - p`` from one
+    ``exp(-|z|)``: equal in exact arithmetic, and free of the cancellation
+    ``1/(1 + e^-z) - 1`` suffers for confident hard labels (about 1e-3 relative
+    error at z = 30, y = 1). Branch-free (selects only), so loops over it vectorise.
+    """
+    e = _fast_exp(-abs(z))
+    inv = 1.0 / (1.0 + e)
+    p = inv if z >= 0.0 else e * inv
+    pm = e * inv if z >= 0.0 else inv
+    return (1.0 - y) * p - y * pm
+
+
+@helper
 def loss_derivative(code, z, y, rho_pos, rho_neg):
     """Derivative ``dl/dz`` of :func:`loss_value`.
 
@@ -161,16 +178,7 @@ def loss_derivative(code, z, y, rho_pos, rho_neg):
     * backward: ``[(1 - y - rho_pos) sigmoid(z) - (y - rho_neg) sigmoid(-z)] / det``.
     """
     if code == 0:
-        # sigmoid(z) - y written as (1 - y) p - y (1 - p), with p and 1 - p from one exp:
-        # equal in exact arithmetic, and free of the cancellation 1/(1 + e^-z) - 1 suffers
-        # for confident hard labels (about 1e-3 relative error at z = 30, y = 1).
-        e = math.exp(-abs(z))
-        inv = 1.0 / (1.0 + e)
-        if z >= 0.0:
-            p, pm = inv, e * inv
-        else:
-            p, pm = e * inv, inv
-        return (1.0 - y) * p - y * pm
+        return logistic_derivative(z, y)
     if code == 1:
         s = 2.0 * y - 1.0
         return -s if 1.0 - s * z > 0.0 else 0.0

@@ -1,0 +1,221 @@
+"""The ``logsim`` command: parse, call, print. Exit code 2 for bad input, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXAMPLES = """\
+examples:
+  logsim run scenarios/quickstart.toml            # writes results/quickstart.nc
+  logsim run scenarios/quickstart.toml --threads 1 -o /tmp/q.nc
+  logsim run scenarios/quickstart.toml --resume   # continue a killed run
+  logsim list                                     # scenarios and stored results
+  logsim show results/quickstart.nc
+  logsim cite results/quickstart.nc
+  logsim plot results/quickstart.nc -o figures/
+"""
+
+
+class InputError(Exception):
+    """Bad input from the user: printed as one message, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="logsim",
+        description="Simulate gradient descent on the logistic loss and its relatives, "
+                    "store labelled results, and measure the article's claims on them.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="store_true", help="print the logsim version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="run a scenario sweep and store its dataset",
+        description="Run the sweep a scenario file describes and write one netCDF4 dataset.",
+        epilog="example:\n  logsim run scenarios/quickstart.toml -o results/q.nc --threads 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml")
+    run.add_argument("-o", "--output", metavar="OUT.nc",
+                     help="where to write the dataset (default: results/<name>.nc)")
+    run.add_argument("--threads", type=int, metavar="N",
+                     help="Numba threads to use (default: all cores)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue a killed run from the chunks saved under OUT.parts/")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--chunk-size", type=int, metavar="CELLS",
+                     help="grid cells per saved chunk (default: about 2e9 multiply-adds)")
+
+    lst = sub.add_parser(
+        "list", help="list scenarios and stored results",
+        description="List the scenarios under DIR/scenarios and the results under DIR/results.",
+        epilog="example:\n  logsim list .", formatter_class=argparse.RawDescriptionHelpFormatter)
+    lst.add_argument("directory", nargs="?", default=".", metavar="DIR",
+                     help="project folder (default: the current one)")
+
+    show = sub.add_parser(
+        "show", help="describe a stored result",
+        description="Dims, swept values, variables, provenance and divergences of a result.",
+        epilog="example:\n  logsim show results/quickstart.nc",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    show.add_argument("result", help="a .nc file written by logsim run")
+
+    cite = sub.add_parser(
+        "cite", help="BibTeX and text citation of a stored result",
+        description="Print a BibTeX entry and a one-line citation carrying the scenario name, "
+                    "logsim version, creation date and content SHA-256.",
+        epilog="example:\n  logsim cite results/quickstart.nc",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cite.add_argument("result", help="a .nc file written by logsim run")
+
+    plot = sub.add_parser(
+        "plot", help="figures of a stored result",
+        description="Write PNG and PDF figures of a stored result.",
+        epilog="example:\n  logsim plot results/quickstart.nc -o results/quickstart-figures",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    plot.add_argument("result", help="a .nc file written by logsim run")
+    plot.add_argument("-o", "--output", metavar="DIR",
+                      help="folder for the figures (default: <result>-figures)")
+    return p
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        import logsim
+
+        print(f"logsim {logsim.__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return {"run": _run, "list": _list, "show": _show, "cite": _cite,
+                "plot": _plot}[args.command](args)
+    except (InputError, ValueError, OSError) as exc:
+        print(f"logsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"logsim {args.command}: interrupted; finished chunks are kept, continue with "
+              "--resume", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    import warnings
+
+    from logsim.engine import DivergenceWarning
+    from logsim.scenario import load_scenario
+    from logsim.sweep import run
+
+    scenario = load_scenario(args.scenario)
+    out = Path(args.output) if args.output else Path("results") / f"{scenario.name}.nc"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DivergenceWarning)
+        ds = run(scenario, threads=args.threads, progress=not args.quiet, out=out,
+                 resume=args.resume, chunk_size=args.chunk_size)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    dims = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
+    print(f"wrote {out} ({dims})")
+    print(f"content_sha256 {ds.attrs['content_sha256']}")
+    return 0
+
+
+def _list(args) -> int:
+    import tomllib
+
+    from logsim.results import ResultError, open_results
+
+    root = Path(args.directory)
+    scen = sorted((root / "scenarios").glob("*.toml"))
+    print(f"scenarios ({root / 'scenarios'}):")
+    for path in scen:
+        try:
+            desc = tomllib.loads(path.read_text()).get("description", "")
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            desc = f"(unreadable: {exc})"
+        print(f"  {path.stem:<24} {desc}")
+    if not scen:
+        print("  (none)")
+    res = sorted((root / "results").glob("*.nc"))
+    print(f"results ({root / 'results'}):")
+    for path in res:
+        try:
+            ds = open_results(path, verify=False)
+        except ResultError as exc:
+            print(f"  {path.name:<24} (not a readable logsim result: {exc})")
+            continue
+        dims = " x ".join(f"{k}={v}" for k, v in ds.sizes.items()
+                          if k not in ("sample", "test_sample", "feature"))
+        size = path.stat().st_size / 1e6
+        print(f"  {path.name:<24} {ds.attrs.get('scenario_name', '?'):<16} {dims:<40} "
+              f"{size:7.2f} MB  {ds.attrs['content_sha256'][:12]}")
+    if not res:
+        print("  (none)")
+    return 0
+
+
+def _show(args) -> int:
+    from logsim.results import open_results
+
+    ds = open_results(args.result)
+    a = ds.attrs
+    print(f"{args.result}: {a.get('title', '')}")
+    print(f"  {a.get('summary', '')}")
+    print("dims:")
+    for k, v in ds.sizes.items():
+        print(f"  {k:<14} {v}")
+    print("swept values:")
+    for name in ds["diverged"].dims:
+        vals = ds[name].values.tolist()
+        shown = vals if len(vals) <= 10 else [*vals[:4], "...", *vals[-2:]]
+        print(f"  {name:<14} {shown}")
+    steps = ds["step"].values
+    print(f"  {'step':<14} {len(steps)} checkpoints from {steps[0]} to {steps[-1]}")
+    print("variables:")
+    for name, var in ds.data_vars.items():
+        print(f"  {name:<20} ({', '.join(var.dims)})  {var.attrs.get('long_name', '')} "
+              f"[{var.attrs.get('units', '?')}]")
+    n_div = int(ds["diverged"].sum())
+    print(f"diverged: {n_div} of {ds['diverged'].size} trajectories")
+    print("provenance:")
+    for key in ("source", "date_created", "scenario_sha256", "content_sha256", "python_version",
+                "numpy_version", "numba_version", "xarray_version", "netcdf4_version",
+                "platform", "references"):
+        print(f"  {key:<16} {a.get(key, '')}")
+    print("scenario:")
+    for line in a.get("scenario", "").splitlines():
+        print(f"  | {line}")
+    return 0
+
+
+def _cite(args) -> int:
+    from logsim.results import citation, open_results
+
+    ds = open_results(args.result)
+    bibtex, text = citation(ds, args.result)
+    print(bibtex)
+    print()
+    print(text)
+    return 0
+
+
+def _plot(args) -> int:
+    from logsim.plots import plot_result
+    from logsim.results import open_results
+
+    ds = open_results(args.result)
+    out = Path(args.output) if args.output else Path(str(Path(args.result).with_suffix("")) +
+                                                     "-figures")
+    for path in plot_result(ds, out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

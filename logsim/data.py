@@ -1,0 +1,1034 @@
+"""Data sets and training labels for logistic-loss experiments.
+
+Everything here is plain NumPy and runs once per cell before the kernels start.
+
+Conventions shared by every function in this module:
+
+* Labels are ``float64`` in ``{0.0, 1.0}`` (1 = positive class); features are
+  ``float64``, C-contiguous, shape ``(n_samples, n_features)``.
+* Randomness comes only from :func:`logsim.rng.generator` streams:
+  ``STREAM_DATA`` for training draws, ``STREAM_TEST`` for test draws (so the
+  test set does not move when ``n_train`` is swept), ``STREAM_SPLIT`` for the
+  train/test split of real data and ``STREAM_FLIP`` for label-flip uniforms.
+* Synthetic training sets are nested in ``n_train``: features and labels come
+  from two child generators spawned from the ``(seed, STREAM_DATA)`` generator
+  and filled row by row, so the first ``k`` rows of a draw with ``n_train = n``
+  equal the draw with ``n_train = k`` (common random numbers across a sweep).
+* The same seed gives bit-identical arrays; every call returns fresh arrays.
+
+Label transforms (:func:`flip_rates`, :func:`noisy_labels`,
+:func:`training_targets`) touch training labels only; test labels stay clean.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import inspect
+import math
+import numbers
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from logsim.rng import STREAM_DATA, STREAM_FLIP, STREAM_SPLIT, STREAM_TEST, check_seed, generator
+
+__all__ = [
+    "GENERATORS",
+    "GENERATOR_OPTIONS",
+    "DataDraw",
+    "breast_cancer",
+    "flip_rates",
+    "flip_uniforms",
+    "gaussian",
+    "load_arrays",
+    "load_file",
+    "logistic_model",
+    "make_data",
+    "noisy_labels",
+    "separable",
+    "soudry",
+    "training_targets",
+    "with_intercept",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class DataDraw:
+    """One data set: training and test arrays plus what the generator knows.
+
+    Attributes
+    ----------
+    kind : str
+        Generator name (a key of :data:`GENERATORS`), or ``"file"`` for user data.
+    x_train, x_test : ndarray, shape (n_train, d) and (n_test, d)
+        Features, ``float64``, C-contiguous. ``n_test`` may be 0.
+    y_train, y_test : ndarray, shape (n_train,) and (n_test,)
+        Clean labels in ``{0.0, 1.0}``.
+    p_train, p_test : ndarray or None
+        True posterior ``P(y = 1 | x)`` where the generator has a non-degenerate
+        one (``gaussian``, ``logistic_model``); ``None`` otherwise.
+    w_star : ndarray or None, shape (d,)
+        The generator's true weights: Bayes weights ``2 mu`` (gaussian), ``w*``
+        (logistic_model), the labelling direction ``u`` (separable), the
+        hard-margin SVM ``w_hat`` (soudry); ``None`` for real and file data.
+        With an intercept column the last entry is ``b_star``.
+    feature_names : tuple of str
+        One name per column of ``x_train``; ``"intercept"`` for the constant column.
+    b_star : float or None
+        The generator's true intercept (gaussian: ``log(pi / (1 - pi))``; other
+        synthetic kinds: 0.0; real and file data: ``None``).
+
+    Notes
+    -----
+    Equality is identity (``eq=False``): arrays make field-wise ``==`` ambiguous.
+    Arrays are not write-protected (Numba types read-only arrays separately), but
+    cells that share a seed share a draw, so never modify them in place.
+    """
+
+    kind: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    p_train: np.ndarray | None
+    p_test: np.ndarray | None
+    w_star: np.ndarray | None
+    feature_names: tuple[str, ...]
+    b_star: float | None = None
+
+    def __post_init__(self):
+        # Invariants every consumer relies on; a violation is a bug in this module.
+        n_train, d = self.x_train.shape
+        n_test, d_test = self.x_test.shape
+        if d_test != d or self.y_train.shape != (n_train,) or self.y_test.shape != (n_test,):
+            raise ValueError(
+                f"inconsistent DataDraw shapes: x_train {self.x_train.shape}, y_train "
+                f"{self.y_train.shape}, x_test {self.x_test.shape}, y_test {self.y_test.shape}"
+            )
+        if len(self.feature_names) != d:
+            raise ValueError(f"{len(self.feature_names)} feature names for {d} features")
+        if self.w_star is not None and self.w_star.shape != (d,):
+            raise ValueError(f"w_star has shape {self.w_star.shape}, expected ({d},)")
+        if (self.p_train is None) != (self.p_test is None):
+            raise ValueError("p_train and p_test must both be set or both be None")
+        if self.p_train is not None and (
+            self.p_train.shape != (n_train,) or self.p_test.shape != (n_test,)
+        ):
+            raise ValueError("p_train/p_test shapes do not match the labels")
+
+    @property
+    def n_train(self) -> int:
+        """Number of training samples."""
+        return self.x_train.shape[0]
+
+    @property
+    def n_test(self) -> int:
+        """Number of test samples (may be 0)."""
+        return self.x_test.shape[0]
+
+    @property
+    def dim(self) -> int:
+        """Number of features, including an intercept column if present."""
+        return self.x_train.shape[1]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _int_option(where: str, name: str, value, minimum: int) -> int:
+    if not _is_int(value) or value < minimum:
+        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _real_option(
+    where: str, name: str, value, low: float, high: float, *, low_open=False, high_open=False
+) -> float:
+    """Return ``value`` as float if it lies in the interval, else raise naming the interval."""
+    ok = _is_real(value) and math.isfinite(value)
+    if ok:
+        v = float(value)
+        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not ok:
+        closing = ")" if high_open or math.isinf(high) else "]"
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{closing}"
+        raise ValueError(f"{where}: {name} must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
+def _bool_option(where: str, name: str, value) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{where}: {name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def _where(kind: str) -> str:
+    return f"data kind {kind!r}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-a))`` without overflow for large ``|a|``."""
+    return np.exp(-np.logaddexp(0.0, -a))
+
+
+def _names(d: int) -> tuple[str, ...]:
+    return tuple(f"x{j}" for j in range(d))
+
+
+def _streams(seed: int, stream: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Feature and label generators for ``(seed, stream)``.
+
+    Two children spawned from one ``(seed, stream)`` generator, each filled
+    sequentially, keep draws nested in the sample count.
+    """
+    features, labels = generator(seed, stream).spawn(2)
+    return features, labels
+
+
+def _require_both_classes(kind: str, seed: int, y: np.ndarray) -> None:
+    if y.size and (y.min() == y.max()):
+        raise ValueError(
+            f"{_where(kind)} with seed {seed}: all {y.size} training labels are "
+            f"{int(y[0])}; both classes are needed (use a larger n_train or a "
+            "more balanced setting)"
+        )
+
+
+def _f64(a) -> np.ndarray:
+    """A fresh C-contiguous float64 copy."""
+    return np.array(a, dtype=np.float64, order="C", copy=True)
+
+
+# --------------------------------------------------------------------------- generators
+
+
+def gaussian(
+    seed: int,
+    *,
+    n_train: int = 200,
+    n_test: int = 2000,
+    dim: int = 10,
+    separation: float = 2.0,
+    class_balance: float = 0.5,
+) -> DataDraw:
+    r"""Two Gaussian classes with identity covariance (linear discriminant model).
+
+    ``y ~ Bernoulli(pi)`` with ``pi = class_balance``; ``x | y ~ N(+mu, I)`` for
+    ``y = 1`` and ``N(-mu, I)`` for ``y = 0``, with
+    ``mu = (separation / 2) * ones(d) / sqrt(d)`` (so ``||2 mu|| = separation``).
+
+    Bayes' rule gives the true posterior in closed form (e.g. Hastie, Tibshirani
+    & Friedman, *Elements of Statistical Learning*, sec. 4.3, equal covariances):
+
+    .. math::
+
+        \operatorname{logit} P(y=1 \mid x)
+        = \log\frac{\pi}{1-\pi} + \log\frac{N(x; \mu, I)}{N(x; -\mu, I)}
+        = \log\frac{\pi}{1-\pi} + 2\mu^\top x ,
+
+    returned as ``p_train``/``p_test``, with ``w_star = 2 mu`` and
+    ``b_star = log(pi / (1 - pi))``.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative seed; training draws use ``(seed, STREAM_DATA)``, test draws
+        ``(seed, STREAM_TEST)``.
+    n_train : int, >= 2
+    n_test : int, >= 0
+    dim : int, >= 1
+    separation : float, >= 0
+        Distance ``||2 mu||`` between the class means.
+    class_balance : float in (0, 1)
+        ``pi = P(y = 1)``.
+    """
+    where = _where("gaussian")
+    n_train = _int_option(where, "n_train", n_train, 2)
+    n_test = _int_option(where, "n_test", n_test, 0)
+    dim = _int_option(where, "dim", dim, 1)
+    separation = _real_option(where, "separation", separation, 0.0, math.inf)
+    pi = _real_option(
+        where, "class_balance", class_balance, 0.0, 1.0, low_open=True, high_open=True
+    )
+    mu = (separation / 2.0) * np.ones(dim) / math.sqrt(dim)
+    w_star = 2.0 * mu
+    b_star = math.log(pi / (1.0 - pi))
+
+    def draw(stream: int, n: int):
+        features, labels = _streams(seed, stream)
+        y = (labels.random(n) < pi).astype(np.float64)
+        x = features.standard_normal((n, dim)) + np.where(y == 1.0, 1.0, -1.0)[:, None] * mu
+        return np.ascontiguousarray(x), y, _sigmoid(b_star + x @ w_star)
+
+    x_train, y_train, p_train = draw(STREAM_DATA, n_train)
+    x_test, y_test, p_test = draw(STREAM_TEST, n_test)
+    _require_both_classes("gaussian", seed, y_train)
+    return DataDraw(
+        "gaussian", x_train, y_train, x_test, y_test, p_train, p_test, w_star, _names(dim), b_star
+    )
+
+
+def logistic_model(
+    seed: int,
+    *,
+    n_train: int = 200,
+    n_test: int = 2000,
+    dim: int = 10,
+    w_norm: float = 2.0,
+) -> DataDraw:
+    """Well-specified logistic regression: the model class contains the truth.
+
+    ``x ~ N(0, I_d)``, ``w* = w_norm * ones(d) / sqrt(d)``,
+    ``y | x ~ Bernoulli(sigmoid(x . w*))`` (no intercept, ``b_star = 0``).
+    The true posterior ``sigmoid(x . w*)`` is returned as ``p_train``/``p_test``.
+
+    Parameters
+    ----------
+    seed : int
+        Training draws use ``(seed, STREAM_DATA)``, test draws ``(seed, STREAM_TEST)``.
+    n_train : int, >= 2
+    n_test : int, >= 0
+    dim : int, >= 1
+    w_norm : float, >= 0
+        ``||w*||``; 0 gives pure-noise labels with ``P(y = 1) = 1/2``.
+    """
+    where = _where("logistic_model")
+    n_train = _int_option(where, "n_train", n_train, 2)
+    n_test = _int_option(where, "n_test", n_test, 0)
+    dim = _int_option(where, "dim", dim, 1)
+    w_norm = _real_option(where, "w_norm", w_norm, 0.0, math.inf)
+    w_star = w_norm * np.ones(dim) / math.sqrt(dim)
+
+    def draw(stream: int, n: int):
+        features, labels = _streams(seed, stream)
+        x = features.standard_normal((n, dim))
+        p = _sigmoid(x @ w_star)
+        y = (labels.random(n) < p).astype(np.float64)
+        return x, y, p
+
+    x_train, y_train, p_train = draw(STREAM_DATA, n_train)
+    x_test, y_test, p_test = draw(STREAM_TEST, n_test)
+    _require_both_classes("logistic_model", seed, y_train)
+    return DataDraw(
+        "logistic_model",
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        p_train,
+        p_test,
+        w_star,
+        _names(dim),
+        0.0,
+    )
+
+
+def separable(
+    seed: int,
+    *,
+    n_train: int = 200,
+    n_test: int = 2000,
+    dim: int = 10,
+    margin: float = 0.1,
+) -> DataDraw:
+    """Linearly separable data through the origin with a guaranteed margin.
+
+    ``z ~ N(0, I_d)``; the labelling direction is the fixed unit vector
+    ``u = e_0`` (first coordinate axis), ``y = [u . z > 0]``, ``s = 2 y - 1``.
+    Every point is then pushed along ``u`` away from the hyperplane:
+    ``x = z + s * margin * u``, so ``s * u . x = |u . z| + margin >= margin``.
+    The push keeps the orthogonal components and shifts the class-conditional
+    distribution of ``u . x`` to a half-normal starting at ``margin``.
+    With ``u = e_0`` the push only changes the first feature, and
+    ``|z_0| + margin`` rounds to at least ``margin``, so the margin holds exactly
+    in floating point. (The data are isotropic, so the choice of axis loses no
+    generality for rotation-equivariant methods such as gradient descent.)
+
+    ``w_star = u`` (unit norm), ``b_star = 0``. The posterior is the 0/1 step
+    ``[u . x > 0]``, so ``p_train``/``p_test`` are ``None``. The sample's hard-margin
+    SVM direction is generally *not* ``u``; compute it from the training set.
+
+    Parameters
+    ----------
+    seed : int
+        Training draws use ``(seed, STREAM_DATA)``, test draws ``(seed, STREAM_TEST)``.
+    n_train : int, >= 2
+    n_test : int, >= 0
+    dim : int, >= 1
+    margin : float, >= 0
+        Minimum distance of every point from the hyperplane ``u . x = 0``.
+    """
+    where = _where("separable")
+    n_train = _int_option(where, "n_train", n_train, 2)
+    n_test = _int_option(where, "n_test", n_test, 0)
+    dim = _int_option(where, "dim", dim, 1)
+    margin = _real_option(where, "margin", margin, 0.0, math.inf)
+    u = np.zeros(dim)
+    u[0] = 1.0
+
+    def draw(stream: int, n: int):
+        features, _ = _streams(seed, stream)
+        x = features.standard_normal((n, dim))
+        y = (x[:, 0] > 0.0).astype(np.float64)
+        x[:, 0] += np.where(y == 1.0, margin, -margin)
+        return x, y
+
+    x_train, y_train = draw(STREAM_DATA, n_train)
+    x_test, y_test = draw(STREAM_TEST, n_test)
+    _require_both_classes("separable", seed, y_train)
+    return DataDraw("separable", x_train, y_train, x_test, y_test, None, None, u, _names(dim), 0.0)
+
+
+#: Soudry et al. (2018), Fig. 1: support vectors of the positive class.
+SOUDRY_SUPPORT_POS = np.array([[0.5, 1.5], [1.5, 0.5]])
+#: Negative support vectors, symmetric about the diagonal (the paper's toy).
+SOUDRY_SUPPORT_NEG_SYMMETRIC = -SOUDRY_SUPPORT_POS
+#: Negative support vectors that break the diagonal symmetry (still on the margin).
+SOUDRY_SUPPORT_NEG_ASYMMETRIC = np.array([[-0.5, -1.5], [-1.0, -1.0]])
+#: Hard-margin SVM of both toys.
+SOUDRY_W_HAT = np.array([0.5, 0.5])
+for _a in (
+    SOUDRY_SUPPORT_POS,
+    SOUDRY_SUPPORT_NEG_SYMMETRIC,
+    SOUDRY_SUPPORT_NEG_ASYMMETRIC,
+    SOUDRY_W_HAT,
+):
+    _a.flags.writeable = False  # shared constants; generators copy them
+del _a
+
+
+def soudry(
+    seed: int,
+    *,
+    n_random: int = 12,
+    asymmetric: bool = False,
+    n_test: int = 200,
+    min_margin: float = 1.5,
+) -> DataDraw:
+    r"""The 2-D toy of Soudry et al. (2018), Fig. 1, with a known max-margin solution.
+
+    Soudry, Hoffer, Nacson, Gunasekar & Srebro, "The Implicit Bias of Gradient
+    Descent on Separable Data", JMLR 19 (2018), Fig. 1. Rows 0-3 of ``x_train``
+    are the support vectors: ``(0.5, 1.5)`` and ``(1.5, 0.5)`` labelled 1, then
+    ``-(0.5, 1.5)`` and ``-(1.5, 0.5)`` labelled 0 (``asymmetric=False``), or
+    ``-(0.5, 1.5)`` and ``-(1, 1)`` (``asymmetric=True``). Each has margin
+    ``s x . w_hat = 1`` for ``w_hat = (0.5, 0.5)``, ``s = 2 y - 1``.
+
+    The ``n_random`` further points have margin ``m >= min_margin > 1``:
+    ``x = s m (1, 1) + v (1, -1) / sqrt 2`` with ``s = +-1`` equally likely,
+    ``m ~ U[min_margin, min_margin + 1)`` and ``v ~ U[-1.5, 1.5)``, so
+    ``s x . w_hat = m``. Then ``w_hat`` is the homogeneous hard-margin SVM
+    (``min ||w||`` s.t. ``s_i x_i . w >= 1``): KKT holds with
+    ``w_hat = (z_1 + z_2) / 4`` (symmetric) or ``w_hat = z_4 / 2`` (asymmetric),
+    ``z = s x``. It is returned as ``w_star`` (``b_star = 0``).
+
+    Gradient descent on the logistic loss gives ``w(t) = w_hat ln t + rho(t)``
+    with ``rho(t) -> w_tilde``, where ``sum_SV exp(-z . w_tilde) z ∝ w_hat``
+    (Soudry et al., Thm. 3). By symmetry ``w_tilde`` is parallel to ``w_hat`` for
+    the symmetric toy, so the ``1/ln t`` term of the direction gap vanishes; for
+    the asymmetric toy ``w_tilde`` has a component ``-(ln 2 / 2)(1, -1)`` off
+    ``w_hat`` (derived here), so ``gap * ln t`` tends to a constant.
+
+    With the defaults, ``beta sigma_max(X)^2 / n`` (``beta = 1/4``, mean loss) is
+    about 1.5-1.8, so a step of 1 satisfies Soudry's ``eta < 2 / (beta
+    sigma_max^2)`` for typical seeds; check it for others.
+
+    Parameters
+    ----------
+    seed : int
+        Random points use ``(seed, STREAM_DATA)``; test points (drawn like the
+        random points) use ``(seed, STREAM_TEST)``.
+    n_random : int, >= 0
+    asymmetric : bool
+    n_test : int, >= 0
+    min_margin : float, > 1
+        Smallest margin of a random point under ``w_hat``. Random points decay out
+        of the gradient like ``t^-(min_margin - 1)``, so values near 1 blur the
+        ``1/ln t`` behaviour of short runs.
+    """
+    where = _where("soudry")
+    n_random = _int_option(where, "n_random", n_random, 0)
+    asymmetric = _bool_option(where, "asymmetric", asymmetric)
+    n_test = _int_option(where, "n_test", n_test, 0)
+    min_margin = _real_option(where, "min_margin", min_margin, 1.0, math.inf, low_open=True)
+
+    def draw(stream: int, n: int):
+        features, _ = _streams(seed, stream)
+        r = features.random((n, 3))  # row i: (sign, margin, offset) of point i
+        sign = np.where(r[:, 0] < 0.5, 1.0, -1.0)
+        m = min_margin + r[:, 1]
+        v = 3.0 * r[:, 2] - 1.5
+        x = (sign * m)[:, None] * np.array([1.0, 1.0]) + (v / math.sqrt(2.0))[:, None] * np.array(
+            [1.0, -1.0]
+        )
+        return x, (sign > 0).astype(np.float64)
+
+    neg = SOUDRY_SUPPORT_NEG_ASYMMETRIC if asymmetric else SOUDRY_SUPPORT_NEG_SYMMETRIC
+    x_rand, y_rand = draw(STREAM_DATA, n_random)
+    x_train = np.ascontiguousarray(np.vstack([SOUDRY_SUPPORT_POS, neg, x_rand]))
+    y_train = np.concatenate([[1.0, 1.0, 0.0, 0.0], y_rand])
+    x_test, y_test = draw(STREAM_TEST, n_test)
+    return DataDraw(
+        "soudry", x_train, y_train, x_test, y_test, None, None, SOUDRY_W_HAT.copy(), _names(2), 0.0
+    )
+
+
+@functools.cache
+def _breast_cancer_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    # sklearn codes malignant as 0 and benign as 1; logsim's positive class is malignant.
+    y = (bunch.target == 0).astype(np.float64)
+    x = np.asarray(bunch.data, dtype=np.float64)
+    x.flags.writeable = False  # cached: callers must index (copy), never modify
+    y.flags.writeable = False
+    return x, y, tuple(str(name) for name in bunch.feature_names)
+
+
+def breast_cancer(
+    seed: int,
+    *,
+    train_fraction: float = 0.7,
+    features: int | Sequence[int] | None = None,
+) -> DataDraw:
+    """Wisconsin diagnostic breast-cancer data (569 samples, 30 features).
+
+    Loaded with ``sklearn.datasets.load_breast_cancer()`` (bundled, no download).
+    Label 1 = malignant (212 samples), 0 = benign (357): scikit-learn's target
+    codes malignant as 0, so it is inverted here.
+
+    Split: ``perm = generator(seed, STREAM_SPLIT).permutation(569)``; the first
+    ``n_train = floor(train_fraction * 569 + 0.5)`` indices of ``perm`` form the
+    training set (398 for 0.7), the rest the test set, both in ``perm`` order.
+    Features are standardised with the training split's mean and standard
+    deviation (``ddof=0``) only, ``x' = (x - mean_train) / std_train``, applied
+    to both splits, so no test information leaks into training.
+
+    No posterior is known: ``p_*``, ``w_star`` and ``b_star`` are ``None``.
+
+    Parameters
+    ----------
+    seed : int
+    train_fraction : float in (0, 1]
+        1 leaves an empty test set. ``n_train`` must come out >= 2.
+    features : None, int or sequence of int
+        ``None``: all 30; ``k``: the first ``k`` (1 <= k <= 30); a sequence:
+        those column indices (distinct, in ``[0, 30)``), in the given order.
+    """
+    where = _where("breast_cancer")
+    train_fraction = _real_option(where, "train_fraction", train_fraction, 0.0, 1.0, low_open=True)
+    x_all, y_all, names = _breast_cancer_raw()
+    n, d_all = x_all.shape
+    cols = _feature_columns(where, features, d_all)
+    n_train = math.floor(train_fraction * n + 0.5)
+    if n_train < 2:
+        raise ValueError(
+            f"{where}: train_fraction={train_fraction!r} leaves {n_train} training "
+            f"samples of {n}; at least 2 are needed"
+        )
+    perm = generator(seed, STREAM_SPLIT).permutation(n)
+    train, test = perm[:n_train], perm[n_train:]
+    x_train = x_all[np.ix_(train, cols)]
+    x_test = x_all[np.ix_(test, cols)]
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    if np.any(std == 0.0):
+        raise ValueError(f"{where}: a selected feature is constant on the training split")
+    x_train = _f64((x_train - mean) / std)
+    x_test = _f64((x_test - mean) / std)
+    y_train = _f64(y_all[train])
+    _require_both_classes("breast_cancer", seed, y_train)
+    return DataDraw(
+        "breast_cancer",
+        x_train,
+        y_train,
+        x_test,
+        _f64(y_all[test]),
+        None,
+        None,
+        None,
+        tuple(names[j] for j in cols),
+        None,
+    )
+
+
+def _feature_columns(where: str, features, d_all: int) -> list[int]:
+    if features is None:
+        return list(range(d_all))
+    if _is_int(features):
+        if not 1 <= features <= d_all:
+            raise ValueError(
+                f"{where}: features={features!r} must be between 1 and {d_all} "
+                "(the first k features), a list of indices, or None"
+            )
+        return list(range(int(features)))
+    if isinstance(features, str | bytes) or not isinstance(features, Sequence | np.ndarray):
+        raise ValueError(
+            f"{where}: features must be None, an int k or a list of column indices, "
+            f"got {features!r}"
+        )
+    cols = list(features)
+    bad = [c for c in cols if not _is_int(c) or not 0 <= c < d_all]
+    if not cols or bad:
+        raise ValueError(
+            f"{where}: features must be a non-empty list of integers in [0, {d_all}); "
+            f"got {features!r}" + (f" (invalid: {bad!r})" if bad else "")
+        )
+    if len(set(cols)) != len(cols):
+        raise ValueError(f"{where}: features has repeated indices: {features!r}")
+    return [int(c) for c in cols]
+
+
+def _file_kind(seed: int, *, path: str | None = None, label: str | None = None) -> DataDraw:
+    """``make_data("file", path=..., label=...)``: :func:`load_file`; ``seed`` is unused."""
+    if path is None:
+        raise ValueError("data kind 'file': option path is required (a .npz or .csv file)")
+    if not isinstance(path, str | Path):
+        raise ValueError(f"data kind 'file': path must be a string, got {path!r}")
+    return load_file(path, label=label)
+
+
+#: Data kind -> generator ``f(seed, **options) -> DataDraw``.
+GENERATORS: dict[str, Callable[..., DataDraw]] = {
+    "gaussian": gaussian,
+    "logistic_model": logistic_model,
+    "separable": separable,
+    "soudry": soudry,
+    "breast_cancer": breast_cancer,
+    "file": _file_kind,
+}
+
+#: Data kind -> {option: default}, read from the generators' signatures so it
+#: cannot drift from them. ``None`` for ``file``'s ``path`` means "required".
+GENERATOR_OPTIONS: dict[str, dict[str, object]] = {
+    kind: {
+        p.name: p.default
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    for kind, fn in GENERATORS.items()
+}
+
+
+def with_intercept(draw: DataDraw) -> DataDraw:
+    """Append a constant 1.0 feature named ``"intercept"`` to both splits.
+
+    ``w_star`` (if known) gets ``b_star`` as its last entry, so
+    ``x . w_star`` is still the generator's true logit.
+    """
+    w_star = draw.w_star
+    if w_star is not None:
+        w_star = np.append(w_star, draw.b_star if draw.b_star is not None else 0.0)
+    return replace(
+        draw,
+        x_train=np.hstack([draw.x_train, np.ones((draw.n_train, 1))]),
+        x_test=np.hstack([draw.x_test, np.ones((draw.n_test, 1))]),
+        w_star=w_star,
+        feature_names=(*draw.feature_names, "intercept"),
+    )
+
+
+def make_data(kind: str, *, seed: int, intercept: bool = False, **options) -> DataDraw:
+    """Draw a data set by name, validating the kind and every option.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`GENERATORS`.
+    seed : int
+        Non-negative seed; the same ``(kind, seed, options)`` gives bit-identical arrays.
+    intercept : bool
+        Append a constant 1.0 column named ``"intercept"`` (after any
+        standardisation); see :func:`with_intercept`.
+    **options
+        Generator options; allowed names and defaults are in :data:`GENERATOR_OPTIONS`.
+
+    Raises
+    ------
+    ValueError
+        Unknown kind or option, or an option value out of range.
+    """
+    if kind not in GENERATORS:
+        raise ValueError(f"unknown data kind {kind!r}; allowed: {', '.join(GENERATORS)}")
+    allowed = GENERATOR_OPTIONS[kind]
+    for name in options:
+        if name not in allowed:
+            raise ValueError(
+                f"unknown option {name!r} for data kind {kind!r}; "
+                f"allowed: {', '.join(allowed) or '(none)'}"
+            )
+    seed = check_seed(seed)
+    intercept = _bool_option(_where(kind), "intercept", intercept)
+    draw = GENERATORS[kind](seed, **options)
+    return with_intercept(draw) if intercept else draw
+
+
+# --------------------------------------------------------------------------- user data
+
+
+def _labels(source: str, name: str, y) -> np.ndarray:
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{source}: {name} must hold numeric 0/1 labels, got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"{source}: {name} must be a 1-D array, got shape {y.shape}")
+    y = y.astype(np.float64)
+    bad_count = int(np.count_nonzero(~np.isfinite(y)))
+    if bad_count:
+        raise ValueError(f"{source}: {name} has {bad_count} non-finite values (NaN or inf)")
+    other = (y != 0.0) & (y != 1.0)
+    if other.any():
+        values = np.unique(y[other])
+        shown = ", ".join(f"{v:g}" for v in values[:10]) + (", ..." if values.size > 10 else "")
+        raise ValueError(
+            f"{source}: {name} must hold labels in {{0, 1}}; found {int(other.sum())} "
+            f"other values: {shown}"
+        )
+    return _f64(y)
+
+
+def _features(source: str, name: str, x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{source}: {name} must be a real numeric array, got dtype {x.dtype}")
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ValueError(
+            f"{source}: {name} must be a 2-D array (n_samples, n_features) with at least "
+            f"one feature, got shape {x.shape}"
+        )
+    x = _f64(x)
+    bad_count = int(np.count_nonzero(~np.isfinite(x)))
+    if bad_count:
+        raise ValueError(f"{source}: {name} has {bad_count} non-finite values (NaN or inf)")
+    return x
+
+
+def load_arrays(
+    x_train,
+    y_train,
+    x_test=None,
+    y_test=None,
+    *,
+    source: str = "arrays",
+    feature_names: Sequence[str] | None = None,
+) -> DataDraw:
+    """Validate user arrays and wrap them as a :class:`DataDraw` of kind ``"file"``.
+
+    Parameters
+    ----------
+    x_train : array_like, shape (n, d)
+        Real features (bool/int/float); at least 2 rows, all finite.
+    y_train : array_like, shape (n,)
+        Labels 0/1 as bool, int or float; both classes must be present.
+    x_test, y_test : array_like or None
+        Both or neither; ``x_test`` must have ``d`` columns. Missing test data
+        gives empty arrays of shape ``(0, d)`` and ``(0,)``.
+    source : str
+        Named in every error message (e.g. the file path).
+    feature_names : sequence of str, optional
+        ``d`` names; default ``x0, x1, ...``.
+
+    Returns
+    -------
+    DataDraw
+        Fresh float64 C-contiguous copies; ``p_*``, ``w_star``, ``b_star`` are ``None``.
+    """
+    x_tr = _features(source, "x_train", x_train)
+    y_tr = _labels(source, "y_train", y_train)
+    n, d = x_tr.shape
+    if y_tr.shape[0] != n:
+        raise ValueError(f"{source}: x_train has {n} rows but y_train has {y_tr.shape[0]} labels")
+    if n < 2:
+        raise ValueError(f"{source}: x_train needs at least 2 samples, got {n}")
+    if np.unique(y_tr).size < 2:
+        raise ValueError(
+            f"{source}: y_train must contain both classes 0 and 1, got only {int(y_tr[0])}"
+        )
+    if (x_test is None) != (y_test is None):
+        raise ValueError(f"{source}: give both x_test and y_test, or neither")
+    if x_test is None:
+        x_te, y_te = np.zeros((0, d)), np.zeros(0)
+    else:
+        x_te = _features(source, "x_test", x_test)
+        y_te = _labels(source, "y_test", y_test)
+        if x_te.shape[1] != d:
+            raise ValueError(f"{source}: x_test has {x_te.shape[1]} features but x_train has {d}")
+        if y_te.shape[0] != x_te.shape[0]:
+            raise ValueError(
+                f"{source}: x_test has {x_te.shape[0]} rows but y_test has {y_te.shape[0]} labels"
+            )
+    if feature_names is None:
+        names = _names(d)
+    else:
+        names = tuple(str(s) for s in feature_names)
+        if len(names) != d:
+            raise ValueError(f"{source}: {len(names)} feature names for {d} features")
+    return DataDraw("file", x_tr, y_tr, x_te, y_te, None, None, None, names, None)
+
+
+_NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "feature_names")
+
+
+def load_file(path: str | Path, *, label: str | None = None) -> DataDraw:
+    """Load user data from ``.npz`` or ``.csv`` (never unpickles anything).
+
+    * ``.npz``: arrays ``x_train``, ``y_train`` and optionally ``x_test``,
+      ``y_test`` and ``feature_names`` (a string array); other arrays are
+      ignored. Read with ``np.load(path, allow_pickle=False)``. ``label`` must
+      be ``None``.
+    * ``.csv``: a header row, then one sample per row; the column named
+      ``label`` holds 0/1 labels and every other column is a feature (named by
+      the header). There is no test split: the test arrays are empty, ``(0, d)``.
+
+    The arrays are then validated by :func:`load_arrays` with ``source=path``.
+
+    Raises
+    ------
+    ValueError
+        Missing file, unsupported extension, missing arrays or label column,
+        unparsable values, or any :func:`load_arrays` check.
+    """
+    p = Path(path)
+    source = str(path)
+    if not p.is_file():
+        raise ValueError(f"{source}: data file not found (expected a .npz or .csv file)")
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        if label is not None:
+            raise ValueError(f"{source}: label={label!r} applies to .csv files only")
+        return _load_npz(p, source)
+    if suffix == ".csv":
+        if label is None:
+            raise ValueError(f"{source}: a .csv data file needs label=<name of the label column>")
+        return _load_csv(p, source, label)
+    raise ValueError(
+        f"{source}: unsupported data file extension {p.suffix!r}; expected .npz or .csv"
+    )
+
+
+def _load_npz(p: Path, source: str) -> DataDraw:
+    try:
+        with np.load(p, allow_pickle=False) as archive:
+            found = list(archive.files)
+            arrays = {name: archive[name] for name in _NPZ_ARRAYS if name in found}
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{source}: cannot read as .npz without pickle: {exc}") from exc
+    missing = [name for name in ("x_train", "y_train") if name not in arrays]
+    if missing:
+        raise ValueError(
+            f"{source}: missing array(s) {', '.join(missing)}; expected x_train, y_train "
+            f"and optionally x_test, y_test, feature_names; found {', '.join(found) or 'none'}"
+        )
+    names = arrays.get("feature_names")
+    if names is not None and names.dtype.kind not in "US":
+        raise ValueError(f"{source}: feature_names must be a string array, got {names.dtype}")
+    return load_arrays(
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays.get("x_test"),
+        arrays.get("y_test"),
+        source=source,
+        feature_names=None if names is None else [str(s) for s in names.tolist()],
+    )
+
+
+def _load_csv(p: Path, source: str, label: str) -> DataDraw:
+    with p.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise ValueError(f"{source}: empty file; expected a header row naming the columns")
+    header = [h.strip() for h in rows[0]]
+    if label not in header:
+        raise ValueError(f"{source}: no label column {label!r}; columns are {', '.join(header)}")
+    if header.count(label) > 1:
+        raise ValueError(f"{source}: label column {label!r} appears more than once")
+    values = np.empty((len(rows) - 1, len(header)))
+    for i, row in enumerate(rows[1:]):
+        line = i + 2
+        if len(row) != len(header):
+            raise ValueError(
+                f"{source}: line {line} has {len(row)} fields, the header has {len(header)}"
+            )
+        for j, cell in enumerate(row):
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                raise ValueError(
+                    f"{source}: line {line}, column {header[j]!r}: {cell!r} is not a number"
+                ) from None
+    k = header.index(label)
+    feature_cols = [j for j in range(len(header)) if j != k]
+    if not feature_cols:
+        raise ValueError(f"{source}: no feature columns besides the label {label!r}")
+    return load_arrays(
+        values[:, feature_cols],
+        values[:, k],
+        source=source,
+        feature_names=[header[j] for j in feature_cols],
+    )
+
+
+# --------------------------------------------------------------------------- label transforms
+
+
+def flip_rates(
+    noise_rate: float = 0.0, rho_pos: float | None = None, rho_neg: float | None = None
+) -> tuple[float, float]:
+    r"""Validated class-conditional flip rates ``(rho_pos, rho_neg)``.
+
+    ``rho_pos = P(noisy 0 | clean 1)``, ``rho_neg = P(noisy 1 | clean 0)``; the
+    noise transition matrix (rows clean, columns noisy, classes ordered 0, 1) is
+
+    .. math::
+
+        T = \begin{pmatrix} 1-\rho_- & \rho_- \\ \rho_+ & 1-\rho_+ \end{pmatrix},
+        \qquad \det T = 1 - \rho_+ - \rho_- ,
+
+    (Natarajan et al., NeurIPS 2013; Patrini et al., CVPR 2017), which must be
+    positive for the clean posterior to be identifiable.
+
+    Parameters
+    ----------
+    noise_rate : float in [0, 0.5)
+        Symmetric noise: shorthand for ``rho_pos = rho_neg = noise_rate``.
+    rho_pos, rho_neg : float in [0, 1) or None
+        Class-conditional rates (an omitted one is 0); need ``rho_pos + rho_neg < 1``.
+        Non-zero rates cannot be combined with a non-zero ``noise_rate``.
+    """
+    where = "flip_rates"
+    noise_rate = _real_option(where, "noise_rate", noise_rate, 0.0, 0.5, high_open=True)
+    if not rho_pos and not rho_neg:  # None or 0: no class-conditional noise asked for
+        return noise_rate, noise_rate
+    if noise_rate != 0.0:
+        raise ValueError(
+            f"{where}: give either a symmetric noise_rate ({noise_rate!r}) or "
+            f"class-conditional rho_pos/rho_neg ({rho_pos!r}/{rho_neg!r}), not both"
+        )
+    rp = (
+        0.0
+        if rho_pos is None
+        else _real_option(where, "rho_pos", rho_pos, 0.0, 1.0, high_open=True)
+    )
+    rn = (
+        0.0
+        if rho_neg is None
+        else _real_option(where, "rho_neg", rho_neg, 0.0, 1.0, high_open=True)
+    )
+    if rp + rn >= 1.0:
+        raise ValueError(
+            f"noise transition matrix T is singular or label-inverting: rho_pos + rho_neg = "
+            f"{rp!r} + {rn!r} = {rp + rn:g} must be < 1 (det T = 1 - rho_pos - rho_neg "
+            f"= {1.0 - rp - rn:g})"
+        )
+    return rp, rn
+
+
+def flip_uniforms(seed: int, n: int) -> np.ndarray:
+    """``n`` uniforms in [0, 1) from ``(seed, STREAM_FLIP)``; nested in ``n``.
+
+    Sample ``i`` always gets the same uniform, whatever the noise rate, so cells
+    sharing a seed share the flips (common random numbers).
+    """
+    n = _int_option("flip_uniforms", "n", n, 0)
+    return generator(seed, STREAM_FLIP).random(n)
+
+
+def noisy_labels(y_clean: np.ndarray, u: np.ndarray, rho_pos: float, rho_neg: float) -> np.ndarray:
+    """Class-conditional label flips driven by given uniforms.
+
+    ``noisy_i = 0`` if ``y_i = 1`` and ``u_i < rho_pos``; ``noisy_i = 1`` if
+    ``y_i = 0`` and ``u_i < rho_neg``; otherwise ``noisy_i = y_i``. Hence
+    ``P(noisy 0 | clean 1) = rho_pos`` and ``P(noisy 1 | clean 0) = rho_neg`` for
+    ``u ~ U[0, 1)``, and, with the same ``u``, larger rates flip a superset.
+
+    Rates are used as given; validate them with :func:`flip_rates`.
+    """
+    y = np.asarray(y_clean, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    if y.shape != u.shape or y.ndim != 1:
+        raise ValueError(
+            f"noisy_labels: y_clean and u must be 1-D of equal length, got {y.shape} and {u.shape}"
+        )
+    flip = np.where(y == 1.0, u < rho_pos, u < rho_neg)
+    return np.where(flip, 1.0 - y, y)
+
+
+def training_targets(
+    draw: DataDraw,
+    seed: int,
+    *,
+    noise_rate: float = 0.0,
+    rho_pos: float | None = None,
+    rho_neg: float | None = None,
+    smoothing: float = 0.0,
+    soft: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training targets after label noise and smoothing (test labels stay clean).
+
+    1. Noise: flip rates from :func:`flip_rates`, uniforms from
+       ``flip_uniforms(seed, n_train)``, flips by :func:`noisy_labels`.
+    2. Smoothing ``eps``: ``target = y (1 - eps) + eps / 2``, i.e. labels become
+       ``{eps/2, 1 - eps/2}`` (PyTorch ``CrossEntropyLoss(label_smoothing=eps)``
+       and Keras convention with ``K = 2`` classes; Müller et al., NeurIPS 2019).
+       The two values are computed as ``eps / 2`` and ``1 - eps / 2`` exactly.
+    3. ``soft=True``: the target is the true posterior ``p_train`` (no noise, no
+       smoothing); the cross-entropy floor is then ``H(p)``.
+
+    Parameters
+    ----------
+    draw : DataDraw
+    seed : int
+        Seed of the flip uniforms (usually the cell's data seed).
+    noise_rate, rho_pos, rho_neg : see :func:`flip_rates`
+    smoothing : float in [0, 1)
+    soft : bool
+
+    Returns
+    -------
+    targets : ndarray, shape (n_train,)
+        Targets in [0, 1] for the loss.
+    noisy : ndarray, shape (n_train,)
+        The hard labels after noise, before smoothing (clean labels if no noise
+        or ``soft``).
+    """
+    where = "training_targets"
+    smoothing = _real_option(where, "smoothing", smoothing, 0.0, 1.0, high_open=True)
+    soft = _bool_option(where, "soft", soft)
+    rp, rn = flip_rates(noise_rate, rho_pos, rho_neg)
+    if soft:
+        if draw.p_train is None:
+            raise ValueError(
+                f"{where}: soft=True needs a true posterior, but data kind {draw.kind!r} "
+                "has none (p_train is None); use gaussian or logistic_model"
+            )
+        if rp or rn or smoothing:
+            raise ValueError(
+                f"{where}: soft=True cannot be combined with label noise or smoothing "
+                f"(got rho_pos={rp!r}, rho_neg={rn!r}, smoothing={smoothing!r})"
+            )
+        return _f64(draw.p_train), _f64(draw.y_train)
+    if rp or rn:
+        noisy = noisy_labels(draw.y_train, flip_uniforms(seed, draw.n_train), rp, rn)
+    else:
+        noisy = _f64(draw.y_train)
+    if smoothing:
+        targets = np.where(noisy == 1.0, 1.0 - smoothing / 2.0, smoothing / 2.0)
+    else:
+        targets = _f64(noisy)
+    return targets, noisy

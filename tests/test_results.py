@@ -1,0 +1,269 @@
+"""`logsim run` end to end: stored files, provenance, content hash, resume, refusal of damage."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+import xarray as xr
+
+from logsim import results
+from logsim.cli import main
+from logsim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = """\
+name = "small"
+description = "tiny sweep for tests"
+references = ["Soudry et al. 2018"]
+
+[data]
+kind = "gaussian"
+n_train = 40
+n_test = 300
+dim = 3
+
+[grid]
+loss = ["logistic", "hinge", "forward"]
+noise_rate = [0.0, 0.2]
+seed = 3
+
+[optimizer]
+learning_rate = 0.5
+steps = {steps}
+
+[record]
+checkpoints = 12
+"""
+
+
+def _scenario(tmp_path, steps=300, name="small", extra=""):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(SMALL.format(steps=steps).replace('name = "small"', f'name = "{name}"')
+                    + extra)
+    return path
+
+
+def test_run_writes_netcdf_readable_without_logsim(tmp_path, capsys):
+    scen = _scenario(tmp_path)
+    out = tmp_path / "small.nc"
+    assert main(["run", str(scen), "-o", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "content_sha256" in printed
+    with netCDF4.Dataset(out) as nc:
+        for attr in ("title", "Conventions", "history", "source", "references", "scenario",
+                     "scenario_sha256", "python_version", "numpy_version", "numba_version",
+                     "xarray_version", "netcdf4_version", "platform", "date_created",
+                     "content_sha256"):
+            assert attr in nc.ncattrs(), attr
+        assert nc.getncattr("scenario") == scen.read_text()
+        assert nc.variables["weights"].dimensions == ("loss", "noise_rate", "seed", "step",
+                                                      "feature")
+        assert nc.variables["weights"].filters()["zlib"]
+    with xr.open_dataset(out) as ds:
+        assert ds.sizes["loss"] == 3 and ds.sizes["seed"] == 3 and ds.sizes["step"] == 12
+        assert ds["step"].values[0] == 0 and ds["step"].values[-1] == 300
+        for name in ("weights", "train_loss", "test_loss", "test_accuracy", "diverged",
+                     "x_train", "targets", "clean_labels", "x_test", "y_test", "p_test"):
+            assert "long_name" in ds[name].attrs and "units" in ds[name].attrs, name
+        # data stored once per seed, targets over the axes that change them
+        assert ds["x_train"].dims == ("seed", "sample", "feature")
+        assert ds["targets"].dims == ("noise_rate", "seed", "sample")
+        assert ds["transition_rho_pos"].sel(loss="forward", noise_rate=0.2).values.tolist() \
+            == [0.2, 0.2, 0.2]
+
+
+def test_stored_result_can_be_rechecked_without_logsim(tmp_path):
+    """Recompute a stored trajectory's test accuracy and GD step from the stored arrays."""
+    scen = _scenario(tmp_path)
+    scen.write_text(scen.read_text().replace("checkpoints = 12", "checkpoints = [0, 1, 7, 300]"))
+    out = tmp_path / "r.nc"
+    assert main(["run", str(scen), "-o", str(out), "--quiet"]) == 0
+    ds = results.open_results(out)
+    cell = dict(loss="logistic", noise_rate=0.2, seed=1)
+    w = ds["weights"].sel(cell).values
+    x, y = ds["x_test"].sel(seed=1).values, ds["y_test"].sel(seed=1).values
+    acc = ((x @ w.T > 0) == (y[:, None] > 0.5)).mean(axis=0)
+    np.testing.assert_allclose(ds["test_accuracy"].sel(cell).values, acc)
+    # the first step from w = 0 is -eta * X^T (1/2 - y) / n on the stored targets
+    X = ds["x_train"].sel(seed=1).values
+    t = ds["targets"].sel(noise_rate=0.2, seed=1).values
+    assert ds["step"].values[1] == 1
+    np.testing.assert_allclose(w[1], -0.5 * X.T @ (0.5 - t) / len(t), rtol=1e-12)
+
+
+def test_same_hash_for_one_and_two_threads(tmp_path):
+    scen = _scenario(tmp_path)
+    a = results.open_results(_run(scen, tmp_path / "a.nc", "--threads", "1"))
+    b = results.open_results(_run(scen, tmp_path / "b.nc", "--threads", "2",
+                                  "--chunk-size", "5"))
+    assert a.attrs["content_sha256"] == b.attrs["content_sha256"]
+    assert a.attrs["date_created"] <= b.attrs["date_created"]
+
+
+def _run(scen, out, *extra):
+    assert main(["run", str(scen), "-o", str(out), "--quiet", *extra]) == 0
+    return out
+
+
+def test_killed_run_resumes_to_the_identical_result(tmp_path):
+    scen = _scenario(tmp_path, steps=30000, name="killme",
+                     extra="")
+    reference = results.open_results(_run(scen, tmp_path / "ref.nc", "--chunk-size", "1"))
+    out = tmp_path / "killed.nc"
+    parts = Path(str(out) + ".parts")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logsim.cli", "run", str(scen), "-o", str(out), "--quiet",
+         "--chunk-size", "1", "--threads", "1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if parts.exists() and len(list(parts.glob("chunk-*.npz"))) >= 3:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = len(list(parts.glob("chunk-*.npz")))
+    assert not out.exists(), "the run finished before it could be killed: make it longer"
+    assert 3 <= saved < 18
+    # without --resume the saved chunks are not silently thrown away
+    assert main(["run", str(scen), "-o", str(out), "--quiet"]) == 2
+    resumed = results.open_results(_run(scen, out, "--resume"))
+    assert resumed.attrs["content_sha256"] == reference.attrs["content_sha256"]
+    assert not parts.exists()
+
+
+def test_resume_with_a_different_scenario_is_refused(tmp_path, capsys):
+    scen = _scenario(tmp_path)
+    out = tmp_path / "x.nc"
+    parts = Path(str(out) + ".parts")
+    parts.mkdir()
+    (parts / "manifest.json").write_text('{"scenario_sha256": "abc", "chunk_size": 1}')
+    assert main(["run", str(scen), "-o", str(out), "--quiet", "--resume"]) == 2
+    assert "different scenario text" in capsys.readouterr().err
+
+
+def test_flipped_value_is_refused(tmp_path):
+    out = _run(_scenario(tmp_path), tmp_path / "f.nc")
+    with netCDF4.Dataset(out, "a") as nc:
+        v = nc.variables["train_loss"]
+        v[0, 0, 0, 5] = v[0, 0, 0, 5] + 1e-9
+    with pytest.raises(results.ResultError, match="do not match the stored content_sha256"):
+        results.open_results(out)
+    assert main(["show", str(out)]) == 2
+
+
+def test_truncated_and_foreign_files_are_refused(tmp_path):
+    out = _run(_scenario(tmp_path), tmp_path / "t.nc")
+    cut = tmp_path / "cut.nc"
+    cut.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+    with pytest.raises(results.ResultError, match="truncated or not a netCDF file"):
+        results.open_results(cut)
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"a": ("x", np.arange(3.0))}).to_netcdf(foreign)
+    with pytest.raises(results.ResultError, match="not a logsim result"):
+        results.open_results(foreign)
+    with pytest.raises(results.ResultError, match="no such file"):
+        results.open_results(tmp_path / "missing.nc")
+
+
+def test_reading_never_unpickles(tmp_path):
+    """A result opens with pickle disabled: nothing in the file can run code."""
+    out = _run(_scenario(tmp_path), tmp_path / "p.nc")
+    script = textwrap.dedent(f"""
+        import pickle
+        def refuse(*a, **k):
+            raise AssertionError("pickle used while reading a result")
+        pickle.loads = pickle.load = refuse
+        from logsim.results import open_results
+        ds = open_results({str(out)!r})
+        print(ds.attrs["content_sha256"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def test_show_list_and_cite(tmp_path, capsys, monkeypatch):
+    (tmp_path / "scenarios").mkdir()
+    scen = _scenario(tmp_path / "scenarios")
+    out = _run(scen, tmp_path / "results" / "small.nc")
+    capsys.readouterr()
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "noise_rate" in shown and "[0.0, 0.2]" in shown and "diverged: 0 of 18" in shown
+    assert main(["list", str(tmp_path)]) == 0
+    listed = capsys.readouterr().out
+    assert "small" in listed and "tiny sweep for tests" in listed
+    ds = results.open_results(out)
+    assert ds.attrs["content_sha256"][:12] in listed
+    assert main(["cite", str(out)]) == 0
+    cited = capsys.readouterr().out
+    assert cited.startswith("@misc{logsim_small_") and ds.attrs["content_sha256"] in cited
+    assert "logsim " + ds.attrs["logsim_version"] in cited
+
+
+@pytest.mark.parametrize(("edit", "needles"), [
+    (lambda s: s.replace("dim = 3", "dimm = 3"), ["[data] dimm", "did you mean", "dim"]),
+    (lambda s: s.replace("steps = 300", 'steps = "many"'),
+     ["[optimizer] steps", '"many"', "integer"]),
+    (lambda s: s.replace("learning_rate = 0.5", "learning_rate = -1.0"),
+     ["[optimizer] learning_rate", "-1.0", "> 0"]),
+    (lambda s: s.replace("noise_rate = [0.0, 0.2]", "noise_rate = []"),
+     ["[grid] noise_rate", "empty", "non-empty"]),
+    (lambda s: s.replace("[grid]", "[grid"), ["line"]),
+    (lambda s: s.replace('"hinge"', '"hinj"'), ["[grid] loss", "hinj", "logistic"]),
+])
+def test_bad_scenarios_exit_2_with_a_clear_message(tmp_path, capsys, edit, needles):
+    path = tmp_path / "bad.toml"
+    path.write_text(edit(SMALL.format(steps=300)))
+    assert main(["run", str(path), "-o", str(tmp_path / "bad.nc"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    assert "Traceback" not in err
+    assert not (tmp_path / "bad.nc").exists()
+
+
+def test_cli_subprocess_exit_code_and_no_traceback(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL.format(steps=300).replace("[grid]", "[grid"))
+    done = subprocess.run([sys.executable, "-m", "logsim.cli", "run", str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "line" in done.stderr
+
+
+def test_help_explains_every_verb():
+    for verb in ("run", "list", "show", "cite", "plot"):
+        done = subprocess.run([sys.executable, "-m", "logsim.cli", verb, "--help"],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0 and "example" in done.stdout, verb
+
+
+def test_run_api_accepts_a_mapping():
+    from logsim import run
+
+    scen = load_scenario({
+        "name": "m", "data": {"kind": "gaussian", "n_train": 20, "n_test": 50, "dim": 2},
+        "grid": {"seed": 2}, "optimizer": {"learning_rate": 0.1, "steps": 50},
+    })
+    ds = run(scen)
+    assert ds["weights"].dims == ("seed", "step", "feature")
+    assert ds.attrs["content_sha256"] == results.content_hash(ds)
+
+
+def test_run_from_a_clean_working_directory(tmp_path):
+    env = dict(os.environ)
+    scen = _scenario(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "logsim.cli", "run", str(scen), "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "results" / "small.nc").exists()
