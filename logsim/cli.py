@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--chunk-size", type=int, metavar="CELLS",
                      help="grid cells per saved chunk (default: about 2e9 multiply-adds)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the chunks on a Dask cluster: a scheduler address such as "
+                          "tcp://host:8786, or local[:N] for a LocalCluster of N worker "
+                          "processes on this machine (needs the 'dask' extra)")
 
     lst = sub.add_parser(
         "list", help="list scenarios and stored results",
@@ -79,7 +83,31 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("result", help="a .nc file written by logsim run")
     plot.add_argument("-o", "--output", metavar="DIR",
                       help="folder for the figures (default: <result>-figures)")
+    bench = sub.add_parser(
+        "bench", help="benchmark the kernels against NumPy and JAX baselines",
+        description="Run the benchmark workloads and print a table of rates and ratios.",
+        epilog="example:\n  logsim bench --workload W1 --json bench.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_module_arguments("logsim.bench", bench)
+
+    claims = sub.add_parser(
+        "claims", help="check the article's claims on stored results",
+        description="For each claim of the article, the figure measured on stored results "
+                    "and whether it holds within its stated tolerance.",
+        epilog="example:\n  logsim claims results/*.nc\n  logsim claims --full",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_module_arguments("logsim.claims", claims)
     return p
+
+
+def _add_module_arguments(module: str, parser) -> None:
+    """Let a verb's own module declare its options (``add_arguments(parser)``)."""
+    import importlib
+
+    try:
+        importlib.import_module(module).add_arguments(parser)
+    except ImportError:  # the module's optional dependencies are missing: say so when used
+        parser.set_defaults(_missing=module)
 
 
 def main(argv=None) -> int:
@@ -95,7 +123,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return {"run": _run, "list": _list, "show": _show, "cite": _cite,
-                "plot": _plot}[args.command](args)
+                "plot": _plot, "bench": _delegate, "claims": _delegate}[args.command](args)
     except (InputError, ValueError, OSError) as exc:
         print(f"logsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -117,7 +145,7 @@ def _run(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DivergenceWarning)
         ds = run(scenario, threads=args.threads, progress=not args.quiet, out=out,
-                 resume=args.resume, chunk_size=args.chunk_size)
+                 resume=args.resume, chunk_size=args.chunk_size, scheduler=args.scheduler)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     dims = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
@@ -203,6 +231,14 @@ def _cite(args) -> int:
     print()
     print(text)
     return 0
+
+
+def _delegate(args) -> int:
+    import importlib
+
+    if getattr(args, "_missing", None):
+        raise InputError(f"{args.command} is unavailable: {args._missing} could not be imported")
+    return importlib.import_module(f"logsim.{args.command}").main(args)
 
 
 def _plot(args) -> int:

@@ -305,6 +305,7 @@ def run(
     out=None,
     resume: bool = False,
     chunk_size: int | None = None,
+    scheduler=None,
 ):
     """Run a scenario sweep and return its labelled ``xarray.Dataset``.
 
@@ -324,6 +325,11 @@ def run(
         Reuse the chunks saved under ``OUT.parts/`` by an earlier, killed run.
     chunk_size : int, optional
         Grid cells per chunk (default: about :data:`CHUNK_WORK` multiply-adds).
+    scheduler : str or dask.distributed.Client, optional
+        Run the chunks on Dask workers instead of this process: a scheduler
+        address (``tcp://host:8786``), ``"local[:N]"`` for a ``LocalCluster`` of
+        ``N`` worker processes, or a connected ``Client``
+        (:func:`logsim.distributed.dask_chunks`). The result is bit-identical.
     """
     from logsim import results
     from logsim.engine import warn_divergence
@@ -344,9 +350,15 @@ def run(
     bar = _progress_bar(progress, total=plan.n_trajectories * steps,
                         initial=(plan.n_trajectories - sum(len(plan.chunk_range(c))
                                                            for c in todo)) * steps)
+    if scheduler is None:
+        finished = (compute_chunk(plan, c) for c in todo)
+    else:
+        from logsim.distributed import dask_chunks
+
+        finished = dask_chunks(plan, todo, scheduler, threads=threads)
     try:
-        for c in todo:
-            result = compute_chunk(plan, c)
+        for result in finished:
+            c = result.chunk
             if store:
                 store.save(result)
             chunks.append(result)

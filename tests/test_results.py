@@ -267,3 +267,46 @@ def test_run_from_a_clean_working_directory(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "results" / "small.nc").exists()
+
+
+def test_user_data_from_npz_and_csv_is_stored_like_generated_data(tmp_path):
+    g = np.random.default_rng(1)
+    x = g.normal(size=(30, 2))
+    y = (x[:, 0] > 0).astype(int)
+    np.savez(tmp_path / "mine.npz", x_train=x, y_train=y, x_test=x[:10], y_test=y[:10])
+    header = "a,b,label\n"
+    rows = "\n".join(f"{float(a)!r},{float(b)!r},{c}" for (a, b), c in zip(x, y, strict=True))
+    (tmp_path / "mine.csv").write_text(header + rows + "\n")
+    for data_table in ('kind = "file"\npath = "mine.npz"',
+                       'kind = "file"\npath = "mine.csv"\nlabel = "label"'):
+        scen = tmp_path / "user.toml"
+        scen.write_text(f'name = "user"\n[data]\n{data_table}\n[grid]\n'
+                        'noise_rate = [0.0, 0.2]\nseed = 2\n'
+                        "[optimizer]\nlearning_rate = 0.5\nsteps = 20\n")
+        out = _run(scen, tmp_path / "user.nc")
+        ds = results.open_results(out)
+        np.testing.assert_array_equal(ds["x_train"].sel(seed=0).values, x)
+        np.testing.assert_array_equal(ds["clean_labels"].sel(seed=1).values, y)
+        flipped = ds["targets"].sel(noise_rate=0.2) != ds["clean_labels"]
+        assert 0 < int(flipped.sum()) < 30
+
+
+def test_bad_user_data_is_reported_with_its_path(tmp_path, capsys):
+    np.savez(tmp_path / "bad.npz", x_train=np.ones((5, 2)), y_train=np.array([0, 1, 2, 0, 1]))
+    scen = tmp_path / "u.toml"
+    scen.write_text('name = "u"\n[data]\nkind = "file"\npath = "bad.npz"\n'
+                    "[optimizer]\nlearning_rate = 0.5\nsteps = 20\n")
+    assert main(["run", str(scen), "-o", str(tmp_path / "u.nc"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.npz" in err and "y_train" in err
+
+
+def test_forward_correction_with_anchor_estimated_transition(tmp_path):
+    scen = _scenario(tmp_path)
+    scen.write_text(scen.read_text().replace("[optimizer]", '[optimizer]\ntransition = "anchor"')
+                    .replace("n_train = 40", "n_train = 20000\nseparation = 6.0"))
+    ds = results.open_results(_run(scen, tmp_path / "anchor.nc"))
+    for name in ("transition_rho_pos", "transition_rho_neg"):
+        est = ds[name].sel(loss="forward", noise_rate=0.2).values
+        assert np.all(np.abs(est - 0.2) < 0.05), est
+    assert np.all(ds["transition_rho_pos"].sel(loss="logistic").values == 0.0)
