@@ -26,7 +26,7 @@ demo: $(STAMP_RUN)
 	$(BIN)/logsim plot results/quickstart.nc -o results/quickstart-figures
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check logsim tests benchmarks
+	$(BIN)/ruff check .
 
 test: lint
 	$(BIN)/python -m pytest

@@ -27,8 +27,10 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
+from logsim._jit import helper, kernel
 from logsim.rng import check_seed
 from logsim.svm import label_signs, signed_rows
 
@@ -37,6 +39,7 @@ __all__ = [
     "angle",
     "binary_entropy",
     "brier",
+    "calibration_errors",
     "direction_gap",
     "ece",
     "ece_bootstrap",
@@ -51,6 +54,7 @@ __all__ = [
     "normalized_margin",
     "platt_apply",
     "platt_fit",
+    "platt_fit_rows",
     "reliability",
     "true_calibration_error",
 ]
@@ -271,6 +275,58 @@ def mce(p, y, bins: int = 15, strategy: str = "uniform", kind: str = "positive")
     return float(np.max(np.abs(r.frequency[filled] - r.mean_confidence[filled])))
 
 
+def calibration_errors(p, y, bins: int = 15, kind: str = "positive"):
+    """ECE and MCE with equal-width bins, batched over leading axes.
+
+    The same numbers as ``ece(p[i], y[i], bins, "uniform", kind)`` and
+    ``mce(...)`` row by row (same edges ``linspace(0, 1, bins + 1)``, same
+    ``(lo, hi]`` assignment, same per-bin sums), computed in one pass for many
+    predictors on one test set, e.g. every trajectory and checkpoint of a sweep.
+
+    Parameters
+    ----------
+    p : array_like, shape (..., n)
+        Predicted probabilities of class 1, in [0, 1].
+    y : array_like, shape (n,) or broadcastable to ``p``
+        Labels in {0, 1}.
+    bins : int, default 15
+    kind : {"positive", "top_label"}
+        Binary convention (module docstring).
+
+    Returns
+    -------
+    (ece, mce) : floats for 1-D ``p``, else ndarrays of shape ``p.shape[:-1]``
+    """
+    bins = _check_bins(bins)
+    _check_choice(kind, "kind", _KINDS)
+    p = _unit_interval(p, "p")
+    y = _hard_labels(y, "y")
+    p, y = _broadcast(p, y, "p", "y")
+    if kind == "positive":
+        conf, outcome = p, y
+    else:
+        pred = p >= 0.5  # a tie at 0.5 predicts class 1
+        conf = np.where(pred, p, 1.0 - p)
+        outcome = (pred == (y == 1.0)).astype(np.float64)
+    batch, n = conf.shape[:-1], conf.shape[-1]
+    rows = int(np.prod(batch, dtype=np.int64))
+    conf = conf.reshape(rows, n)
+    outcome = outcome.reshape(rows, n)
+    edges = _edges(conf, bins, "uniform")
+    # Bin m of row r is flat bin r * bins + m; bincount adds in order of appearance,
+    # i.e. row by row in the order of ``_bin_sums`` on that row alone.
+    flat = (np.searchsorted(edges[1:-1], conf) + bins * np.arange(rows)[:, None]).ravel()
+    size = rows * bins
+    count = np.bincount(flat, minlength=size).reshape(rows, bins)
+    s_conf = np.bincount(flat, weights=conf.ravel(), minlength=size).reshape(rows, bins)
+    s_out = np.bincount(flat, weights=outcome.ravel(), minlength=size).reshape(rows, bins)
+    ece_ = np.abs(s_out - s_conf).sum(axis=1) / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs(s_out / count - s_conf / count)
+    mce_ = np.max(np.where(count > 0, gap, -np.inf), axis=1)
+    return _out(ece_.reshape(batch)), _out(mce_.reshape(batch))
+
+
 def ece_bootstrap(
     p,
     y,
@@ -468,6 +524,131 @@ def platt_apply(z, a: float, b: float):
     return _out(_sigmoid(a * z + b))
 
 
+@helper
+def _softplus_scalar(x):
+    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+
+
+@helper
+def _sigmoid_scalar(x):
+    e = np.exp(-abs(x))
+    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+
+
+@helper
+def _platt_objective(z, t, a, b):
+    total = 0.0
+    for i in range(z.shape[0]):
+        f = a * z[i] + b
+        total += t[i] * _softplus_scalar(-f) + (1.0 - t[i]) * _softplus_scalar(f)
+    return total
+
+
+@kernel
+def _platt_rows(Z, t, a0, b0, max_iter, out):
+    """Newton's method of :func:`platt_fit`, one row of ``Z`` per thread iteration."""
+    eps = np.finfo(np.float64).eps
+    for r in numba.prange(Z.shape[0]):
+        z = Z[r]
+        a, b = a0, b0
+        obj = _platt_objective(z, t, a, b)
+        for _ in range(max_iter):
+            g0 = 0.0
+            g1 = 0.0
+            h00 = 0.0
+            h01 = 0.0
+            h11 = 0.0
+            for i in range(z.shape[0]):
+                f = a * z[i] + b
+                sp = _sigmoid_scalar(f)
+                res = sp - t[i]
+                w = sp * _sigmoid_scalar(-f)
+                g0 += res * z[i]
+                g1 += res
+                h00 += w * z[i] * z[i]
+                h01 += w * z[i]
+                h11 += w
+            # Least-norm Newton step -pinv(H) g with singular values below
+            # 2 eps * sigma_max treated as 0 (numpy.linalg.lstsq's default rcond).
+            half = 0.5 * (h00 - h11)
+            lam1 = 0.5 * (h00 + h11) + np.sqrt(half * half + h01 * h01)
+            det = h00 * h11 - h01 * h01
+            lam2 = det / lam1 if lam1 > 0 else 0.0
+            cut = 2.0 * eps * lam1
+            if lam1 <= 0:
+                s0 = 0.0
+                s1 = 0.0
+            elif lam2 > cut:
+                s0 = -(h11 * g0 - h01 * g1) / det
+                s1 = -(h00 * g1 - h01 * g0) / det
+            else:  # rank one: H = lam1 v vᵀ
+                v0, v1 = h01, lam1 - h00
+                u0, u1 = lam1 - h11, h01
+                if u0 * u0 + u1 * u1 > v0 * v0 + v1 * v1:
+                    v0, v1 = u0, u1
+                norm = np.sqrt(v0 * v0 + v1 * v1)
+                if norm == 0.0:  # diagonal H: the eigenvectors are the axes
+                    v0, v1 = (1.0, 0.0) if h00 >= h11 else (0.0, 1.0)
+                else:
+                    v0, v1 = v0 / norm, v1 / norm
+                c = (v0 * g0 + v1 * g1) / lam1
+                s0 = -c * v0
+                s1 = -c * v1
+            decrement = -(g0 * s0 + g1 * s1)
+            if decrement <= 1e-26 * max(obj, 1.0):
+                break
+            step = 1.0
+            while True:
+                ca = a + step * s0
+                cb = b + step * s1
+                cand = _platt_objective(z, t, ca, cb)
+                if cand <= obj - 1e-4 * step * decrement or step < 1e-10:
+                    break
+                step *= 0.5
+            if cand > obj:
+                break
+            a, b, obj = ca, cb, cand
+        out[r, 0] = a
+        out[r, 1] = b
+
+
+def platt_fit_rows(Z, y, *, max_iter: int = 100):
+    """:func:`platt_fit` for many score vectors on one set of labels, compiled.
+
+    Row ``r`` of the result is ``platt_fit(Z[r], y)`` (same targets, start, Newton
+    step and line search; agreement to round-off of the converged optimum), computed
+    by a Numba kernel with one row per parallel iteration (no shared state, so the
+    result does not depend on the thread count).
+
+    Parameters
+    ----------
+    Z : array_like, shape (..., n)
+        Scores, finite.
+    y : array_like, shape (n,)
+        Labels in {0, 1}, shared by every row.
+    max_iter : int, default 100
+
+    Returns
+    -------
+    (a, b) : ndarrays of shape ``Z.shape[:-1]`` (floats for 1-D ``Z``)
+        Platt parameters, ``P(y = 1 | z) = sigmoid(a z + b)``.
+    """
+    Z = _as_float_array(Z, "Z")
+    y = _hard_labels(y, "y")
+    if y.ndim != 1 or y.shape[0] != Z.shape[-1]:
+        raise ValueError(f"y must have shape ({Z.shape[-1]},) to match Z, got {y.shape}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    n_pos = float(y.sum())
+    n_neg = len(y) - n_pos
+    t = np.where(y == 1.0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    batch = Z.shape[:-1]
+    rows = np.ascontiguousarray(Z.reshape(-1, Z.shape[-1]))
+    out = np.empty((rows.shape[0], 2))
+    _platt_rows(rows, t, 0.0, float(np.log((n_pos + 1.0) / (n_neg + 1.0))), int(max_iter), out)
+    return _out(out[:, 0].reshape(batch)), _out(out[:, 1].reshape(batch))
+
+
 # ------------------------------------------------------------------- entropy floors
 
 
@@ -628,23 +809,36 @@ def normalized_margin(W, X, y):
 
 
 def hinge_active_fraction(Z, y):
-    """Fraction of points with a non-zero hinge gradient, ``mean_i [1 - s_i z_i > 0]``.
+    """Fraction of points with a non-zero hinge gradient, ``mean_i [s_i != 0, 1 - s_i z_i > 0]``.
 
-    Plain gradient descent on the hinge loss ``max(0, 1 - s z)`` stops moving once this
-    is 0, unlike the logistic loss whose gradient never vanishes.
+    Plain gradient descent on the hinge loss ``max(0, 1 - s z)`` (and on the squared
+    hinge ``max(0, 1 - s z)²``) stops moving once this is 0, unlike the logistic loss
+    whose gradient never vanishes. Their derivatives ``-s [s z < 1]`` and
+    ``-2 s max(0, 1 - s z)`` are non-zero exactly where ``s != 0`` and ``1 - s z > 0``.
 
     Parameters
     ----------
     Z : array_like, shape (..., n)
         Logits ``z_i = x_iᵀw``.
     y : array_like, shape (n,) or broadcastable to Z
-        Labels in {0, 1} or {-1, +1}.
+        Labels in {-1, +1} (``s = y``), or labels in {0, 1} or soft/smoothed targets
+        in [0, 1] (``s = 2 y - 1``, the signed target the margin losses of
+        :mod:`logsim.losses` use; a smoothed label ``1 - eps/2`` has ``s = 1 - eps``).
 
     Returns
     -------
     float or ndarray, shape (...)
     """
     Z = _as_float_array(Z, "Z")
-    s = label_signs(y)
+    y = _as_float_array(y, "y")
+    if np.all((y == -1.0) | (y == 1.0)):
+        s = y
+    elif y.min() >= 0.0 and y.max() <= 1.0:
+        s = 2.0 * y - 1.0
+    else:
+        raise ValueError(
+            "y must hold labels in {0, 1} or {-1, +1}, or targets in [0, 1], got values in "
+            f"[{y.min():.6g}, {y.max():.6g}]"
+        )
     Z, s = _broadcast(Z, s, "Z", "y")
-    return _out(np.mean(1.0 - s * Z > 0, axis=-1))
+    return _out(np.mean((s != 0.0) & (1.0 - s * Z > 0.0), axis=-1))

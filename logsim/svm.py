@@ -40,11 +40,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SVMSolution", "label_signs", "max_margin", "max_margin_solution", "signed_rows"]
+__all__ = [
+    "NotSeparableError",
+    "SVMSolution",
+    "label_signs",
+    "max_margin",
+    "max_margin_solution",
+    "signed_rows",
+]
 
 #: A min-norm point shorter than this fraction of max_i ||x_i|| means "not separable".
 _SEPARABLE_RTOL = 1e-10
 _EPS = np.finfo(np.float64).eps
+
+
+class NotSeparableError(ValueError):
+    """The data are not linearly separable through the origin (no hard-margin SVM exists).
+
+    A subclass of ValueError, so callers can tell "no solution" apart from bad input
+    (plain ValueError) and from numerical trouble (RuntimeError).
+    """
 
 
 @dataclass(frozen=True)
@@ -291,9 +306,11 @@ def max_margin_solution(X, y, *, tol: float = 1e-12) -> SVMSolution:
 
     Raises
     ------
+    NotSeparableError
+        A ValueError: the data are not linearly separable through the origin (the
+        minimum-norm point of the hull is shorter than 1e-10 max_i ||x_i||).
     ValueError
-        On bad input, or if the data are not linearly separable through the origin
-        (the minimum-norm point of the hull is shorter than 1e-10 max_i ||x_i||).
+        On bad input.
     RuntimeError
         If the problem is too ill-conditioned to verify the KKT conditions (margin
         below about 1e-8 max_i ||x_i||).
@@ -314,11 +331,13 @@ def max_margin_solution(X, y, *, tol: float = 1e-12) -> SVMSolution:
     n, d = Z.shape
     R = float(np.sqrt(np.einsum("ij,ij->i", Z, Z).max()))
     if R == 0.0:
-        raise ValueError("data are not linearly separable through the origin: every x_i is 0")
+        raise NotSeparableError(
+            "data are not linearly separable through the origin: every x_i is 0"
+        )
     S, _, x = _wolfe(Z, tol, max_iter=50 * (n + d) + 1000)
     gamma = float(np.sqrt(x @ x))
     if gamma <= _SEPARABLE_RTOL * R:
-        raise ValueError(
+        raise NotSeparableError(
             "data are not linearly separable through the origin (no w with "
             f"s_i x_i.w > 0 for all i): the minimum-norm point of conv{{s_i x_i}} has "
             f"norm {gamma:.3g} <= {_SEPARABLE_RTOL:g} * max ||x_i|| = {_SEPARABLE_RTOL * R:.3g}"
