@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("result", help="a .nc file written by logsim run")
     plot.add_argument("-o", "--output", metavar="DIR",
                       help="folder for the figures (default: <result>-figures)")
+    plot.add_argument("--kind", nargs="+", metavar="KIND",
+                      help="figure kinds: claim (the figures of the claim whose scenario made "
+                           "the result), loss (loss against step), final (test metrics after "
+                           "the last step); default: all that apply")
     bench = sub.add_parser(
         "bench", help="benchmark the kernels against NumPy and JAX baselines",
         description="Run the benchmark workloads and print a table of rates and ratios.",
@@ -248,7 +252,7 @@ def _plot(args) -> int:
     ds = open_results(args.result)
     out = Path(args.output) if args.output else Path(str(Path(args.result).with_suffix("")) +
                                                      "-figures")
-    for path in plot_result(ds, out):
+    for path in plot_result(ds, out, kinds=args.kind):
         print(f"wrote {path}")
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,18 +42,18 @@ def _quantiles(da):
     return v, v, v
 
 
-def _save(fig, out: Path, stem: str) -> list[Path]:
+def save(fig, out: Path, stem: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
     fig.savefig(paths[0], dpi=130, bbox_inches="tight")
     fig.savefig(paths[1], bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return paths
 
 
 def loss_curves(ds, out: Path) -> list[Path]:
     """Training and test loss against the step (log axis), one panel per first-axis value."""
-    plt = _pyplot()
+    plt = pyplot()
     axes = _swept(ds)
     panel_axis = axes[0] if axes else None
     panels = ds[panel_axis].values.tolist() if panel_axis else [None]
@@ -84,12 +84,12 @@ def loss_curves(ds, out: Path) -> list[Path]:
     if combos and len(combos) <= 12:
         grid[0, -1].legend(fontsize=7, loc="best")
     fig.suptitle("Loss against step: median over seeds, band = interquartile range")
-    return _save(fig, out, f"{ds.attrs.get('scenario_name', 'result')}-loss-vs-step")
+    return save(fig, out, f"{ds.attrs.get('scenario_name', 'result')}-loss-vs-step")
 
 
 def final_metric(ds, out: Path, var: str = "test_accuracy") -> list[Path]:
     """A metric at the last checkpoint against the first numeric grid axis."""
-    plt = _pyplot()
+    plt = pyplot()
     axes = _swept(ds)
     numeric = [a for a in axes if ds[a].dtype.kind in "fi" and ds.sizes[a] > 1]
     if not numeric:
@@ -114,13 +114,34 @@ def final_metric(ds, out: Path, var: str = "test_accuracy") -> list[Path]:
         ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     name = ds.attrs.get("scenario_name", "result")
-    return _save(fig, out, f"{name}-{var.replace('_', '-')}-vs-{xaxis.replace('_', '-')}")
+    return save(fig, out, f"{name}-{var.replace('_', '-')}-vs-{xaxis.replace('_', '-')}")
 
 
-def plot_result(ds, out) -> list[Path]:
-    """Every figure that applies to ``ds``; returns the files written."""
+#: Figure kinds of ``logsim plot --kind``.
+KINDS = ("claim", "loss", "final")
+
+
+def plot_result(ds, out, kinds=None) -> list[Path]:
+    """Figures of ``ds`` (default: every kind that applies); returns the files written.
+
+    ``claim``: the figures of the claim whose scenario made ``ds``; ``loss``:
+    training and test loss against the step; ``final``: test accuracy and loss
+    after the last step against the first numeric grid axis.
+    """
+    from logsim.studies import study_for
+
     out = Path(out)
-    paths = loss_curves(ds, out)
-    paths += final_metric(ds, out, "test_accuracy")
-    paths += final_metric(ds, out, "test_loss")
+    kinds = KINDS if kinds is None else tuple(kinds)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown figure kind(s) {unknown}; allowed: {', '.join(KINDS)}")
+    study = study_for(str(ds.attrs.get("scenario_name", "")))
+    paths = []
+    if "claim" in kinds and study is not None:
+        paths += study.figures(ds, out)
+    if "loss" in kinds:
+        paths += loss_curves(ds, out)
+    if "final" in kinds:
+        paths += final_metric(ds, out, "test_accuracy")
+        paths += final_metric(ds, out, "test_loss")
     return paths

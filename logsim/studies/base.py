@@ -1,0 +1,92 @@
+"""What a study is: a scenario (full and small), a check over its result, and figures."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+#: The repository's scenarios folder (studies name their scenario file in it).
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one claim on one result."""
+
+    claim: int
+    measured: str  #: the figure measured, in words and numbers
+    holds: bool
+    tolerance: str  #: what "holds" means, stated up front
+    source: str = ""  #: result file and short content hash
+
+    def line(self) -> str:
+        status = "holds" if self.holds else "DOES NOT HOLD"
+        where = f"  [{self.source}]" if self.source else ""
+        return f"claim {self.claim}: {self.measured} ({self.tolerance}): {status}{where}"
+
+
+@dataclass(frozen=True)
+class Study:
+    """One claim of the article, put to the test.
+
+    Attributes
+    ----------
+    claim : int
+        Claim number (README and ``logsim claims`` use it).
+    title : str
+    scenario_file : str
+        File under ``scenarios/`` holding the full (paper-sized) scenario.
+    small : mapping
+        Overrides applied to the scenario document for the default, quick run
+        (deep-merged table by table; the name gains ``-small``).
+    check : callable(Dataset) -> Verdict
+    figures : callable(Dataset, Path) -> list of Path
+    """
+
+    claim: int
+    title: str
+    scenario_file: str
+    check: Callable[[xr.Dataset], Verdict]
+    figures: Callable[[xr.Dataset, Path], list[Path]]
+    small: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def scenario_path(self) -> Path:
+        return SCENARIO_DIR / self.scenario_file
+
+    @property
+    def scenario_name(self) -> str:
+        return tomllib.loads(self.scenario_path.read_text())["name"]
+
+    def scenario(self, *, full: bool = False):
+        """The full scenario (a path), or the small one (a mapping with the overrides)."""
+        if not self.scenario_path.exists():
+            raise ValueError(
+                f"claim {self.claim}: scenario file {self.scenario_path} not found; the "
+                "studies run from a source checkout of logsim"
+            )
+        if full:
+            return self.scenario_path
+        doc = tomllib.loads(self.scenario_path.read_text())
+        merged = _deep_merge(doc, self.small)
+        merged["name"] = f"{doc['name']}-small"
+        data = merged.get("data", {})
+        if "path" in data:  # keep a user data file relative to the scenario's folder
+            data["path"] = str((self.scenario_path.parent / data["path"]).resolve())
+        return merged
+
+
+def _deep_merge(base: Mapping, overrides: Mapping) -> dict:
+    out = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
