@@ -987,8 +987,9 @@ def training_targets(
        ``{eps/2, 1 - eps/2}`` (PyTorch ``CrossEntropyLoss(label_smoothing=eps)``
        and Keras convention with ``K = 2`` classes; Müller et al., NeurIPS 2019).
        The two values are computed as ``eps / 2`` and ``1 - eps / 2`` exactly.
-    3. ``soft=True``: the target is the true posterior ``p_train`` (no noise, no
-       smoothing); the cross-entropy floor is then ``H(p)``.
+    3. ``soft=True``: the target is the true posterior ``p_train`` (no noise;
+       smoothing ``eps`` gives ``p (1 - eps) + eps / 2``); the cross-entropy
+       floor is then the mean of ``H(target)``.
 
     Parameters
     ----------
@@ -1017,12 +1018,13 @@ def training_targets(
                 f"{where}: soft=True needs a true posterior, but data kind {draw.kind!r} "
                 "has none (p_train is None); use gaussian or logistic_model"
             )
-        if rp or rn or smoothing:
+        if rp or rn:
             raise ValueError(
-                f"{where}: soft=True cannot be combined with label noise or smoothing "
-                f"(got rho_pos={rp!r}, rho_neg={rn!r}, smoothing={smoothing!r})"
+                f"{where}: soft=True (the true posterior as target) cannot be combined with "
+                f"label noise (got rho_pos={rp!r}, rho_neg={rn!r}); allowed: no noise"
             )
-        return _f64(draw.p_train), _f64(draw.y_train)
+        p = _f64(draw.p_train)
+        return (p * (1.0 - smoothing) + smoothing / 2.0 if smoothing else p), _f64(draw.y_train)
     if rp or rn:
         noisy = noisy_labels(draw.y_train, flip_uniforms(seed, draw.n_train), rp, rn)
     else:

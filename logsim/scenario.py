@@ -948,6 +948,12 @@ class _Validator:
             "soft labels need a known posterior; allowed: soft = false, or kind "
             f"{' or '.join(_toml_str(k) for k in SOFT_KINDS)}",
         )
+        self.rule(
+            ("soft", "noise_rate", "rho_pos", "rho_neg"),
+            lambda c: c["soft"] and (c["noise_rate"] or c["rho_pos"] or c["rho_neg"]),
+            "soft targets (the true posterior) cannot be flipped; allowed: soft = false, or "
+            "noise_rate = rho_pos = rho_neg = 0",
+        )
         methods = self.values_of("method")
         batch_set = "batch_size" in self.swept or self.fixed["batch_size"] is not None
         shown = list(methods) if "method" in self.swept else methods[0]

@@ -542,6 +542,12 @@ def test_flip_rate_errors(kwargs, match):
         D.training_targets(draw, seed=0, **kwargs)
 
 
+def test_smoothing_a_soft_target():
+    draw = D.make_data("logistic_model", seed=2, n_train=50, n_test=0)
+    targets, _ = D.training_targets(draw, seed=2, soft=True, smoothing=0.2)
+    np.testing.assert_allclose(targets, draw.p_train * 0.8 + 0.1, rtol=1e-15)
+
+
 def test_training_target_and_flip_errors():
     gauss = D.make_data("gaussian", seed=0, n_train=10, n_test=0)
     cancer = D.make_data("breast_cancer", seed=0)
@@ -550,9 +556,8 @@ def test_training_target_and_flip_errors():
         (gauss, {"smoothing": -0.1}, r"smoothing must be a number in \[0, 1\), got -0\.1"),
         (gauss, {"soft": 1}, r"soft must be true or false, got 1"),
         (cancer, {"soft": True}, r"data kind 'breast_cancer' has none \(p_train is None\)"),
-        (gauss, {"soft": True, "noise_rate": 0.1}, r"soft=True cannot be combined"),
-        (gauss, {"soft": True, "rho_neg": 0.1}, r"soft=True cannot be combined"),
-        (gauss, {"soft": True, "smoothing": 0.1}, r"soft=True cannot be combined"),
+        (gauss, {"soft": True, "noise_rate": 0.1}, r"cannot be combined with label noise"),
+        (gauss, {"soft": True, "rho_neg": 0.1}, r"cannot be combined with label noise"),
     ]
     for draw, kwargs, match in cases:
         with pytest.raises(ValueError, match=match):

@@ -342,6 +342,9 @@ def test_cross_parameter_error_in_one_grid_cell(tmp_path):
     assert_names(msg, f, "[grid] n_train = 10", "[grid] batch_size = 20", "<= n_train")
     msg, f = error(tmp_path, toml(data='kind = "separable"', grid="soft = [false, true]"))
     assert_names(msg, f, '[data] kind = "separable"', "[grid] soft = true", '"gaussian"')
+    msg, f = error(tmp_path, toml(data='kind = "gaussian"',
+                                  grid="soft = [false, true]\nnoise_rate = [0.0, 0.1]"))
+    assert_names(msg, f, "[grid] soft = true", "[grid] noise_rate = 0.1", "cannot be flipped")
     msg, f = error(
         tmp_path,
         toml(
