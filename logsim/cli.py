@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     try:
         return {"run": _run, "list": _list, "show": _show, "cite": _cite,
                 "plot": _plot, "bench": _delegate, "claims": _delegate}[args.command](args)
-    except (InputError, ValueError, OSError) as exc:
+    except (InputError, ValueError, OSError, ImportError) as exc:
         print(f"logsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

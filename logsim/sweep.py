@@ -364,7 +364,13 @@ def run(
             chunks.append(result)
             if bar is not None:
                 bar.update(len(plan.chunk_range(c)) * steps)
+    except BaseException:
+        if store is not None and not store.done():
+            store.remove()  # nothing saved yet: leave no folder that blocks the next run
+        raise
     finally:
+        if hasattr(finished, "close"):
+            finished.close()  # shut a Dask cluster down now, not at garbage collection
         if bar is not None:
             bar.close()
     ds = results.assemble(plan, chunks)
