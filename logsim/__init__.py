@@ -1,7 +1,8 @@
 """logsim: Numba-powered simulations of gradient descent on the logistic loss.
 
 Entry points: :func:`simulate` (a batch of trajectories as an ``xarray.Dataset``),
-:func:`run` (a scenario sweep), :func:`open_results` (a stored, verified result).
+:func:`run` (a scenario sweep), :func:`open_results` (a stored, verified result),
+:func:`analyse` (calibration, entropy floors and SVM geometry from stored weights).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -11,6 +12,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0+unknown"
 
+from logsim.analysis import analyse
 from logsim.engine import DivergenceWarning, simulate
 from logsim.results import ResultError, open_results
 from logsim.scenario import ScenarioError, load_scenario
@@ -21,6 +23,7 @@ __all__ = [
     "ResultError",
     "ScenarioError",
     "__version__",
+    "analyse",
     "load_scenario",
     "open_results",
     "run",

@@ -32,7 +32,7 @@ import numpy as np
 
 from logsim._jit import helper, kernel
 from logsim.rng import check_seed
-from logsim.svm import label_signs, signed_rows
+from logsim.svm import signed_rows
 
 __all__ = [
     "Reliability",
@@ -442,7 +442,11 @@ def nll_from_logits(z, y):
     broadcasts against ``z``.
     """
     z, y = _broadcast(_as_float_array(z, "z"), _unit_interval(y, "y"), "z", "y")
-    return _out(np.mean(y * _softplus(-z) + (1.0 - y) * _softplus(z), axis=-1))
+    # sp(-z) and sp(z) share log1p(e^{-|z|}): one exp and one log1p per logit, with the
+    # same values as two calls of _softplus.
+    tail = np.log1p(np.exp(-np.abs(z)))
+    loss = y * (np.maximum(-z, 0.0) + tail) + (1.0 - y) * (np.maximum(z, 0.0) + tail)
+    return _out(np.mean(loss, axis=-1))
 
 
 # ------------------------------------------------------------------------ Platt scaling
@@ -525,22 +529,12 @@ def platt_apply(z, a: float, b: float):
 
 
 @helper
-def _softplus_scalar(x):
-    return max(x, 0.0) + np.log1p(np.exp(-abs(x)))
-
-
-@helper
-def _sigmoid_scalar(x):
-    e = np.exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-
-
-@helper
 def _platt_objective(z, t, a, b):
+    # t sp(-f) + (1 - t) sp(f) = sp(f) - t f, with sp(f) = max(f, 0) + log1p(e^-|f|).
     total = 0.0
     for i in range(z.shape[0]):
         f = a * z[i] + b
-        total += t[i] * _softplus_scalar(-f) + (1.0 - t[i]) * _softplus_scalar(f)
+        total += max(f, 0.0) + np.log1p(np.exp(-abs(f))) - t[i] * f
     return total
 
 
@@ -551,6 +545,7 @@ def _platt_rows(Z, t, a0, b0, max_iter, out):
     for r in numba.prange(Z.shape[0]):
         z = Z[r]
         a, b = a0, b0
+        polish = 0
         obj = _platt_objective(z, t, a, b)
         for _ in range(max_iter):
             g0 = 0.0
@@ -560,9 +555,11 @@ def _platt_rows(Z, t, a0, b0, max_iter, out):
             h11 = 0.0
             for i in range(z.shape[0]):
                 f = a * z[i] + b
-                sp = _sigmoid_scalar(f)
+                e = np.exp(-abs(f))
+                inv = 1.0 / (1.0 + e)
+                sp = inv if f >= 0 else e * inv  # sigmoid(f)
                 res = sp - t[i]
-                w = sp * _sigmoid_scalar(-f)
+                w = e * inv * inv  # sigmoid(f) sigmoid(-f)
                 g0 += res * z[i]
                 g1 += res
                 h00 += w * z[i] * z[i]
@@ -597,17 +594,33 @@ def _platt_rows(Z, t, a0, b0, max_iter, out):
             decrement = -(g0 * s0 + g1 * s1)
             if decrement <= 1e-26 * max(obj, 1.0):
                 break
+            if decrement <= 1e-10 * max(obj, 1.0):
+                # The objective can no longer resolve the decrease (its round-off is
+                # about n eps obj), but Newton's full step is trusted this close to the
+                # optimum: a few polishing steps bring the gradient to round-off level.
+                a += s0
+                b += s1
+                polish += 1
+                if polish >= 3:
+                    break
+                continue
             step = 1.0
+            armijo = True
             while True:
                 ca = a + step * s0
                 cb = b + step * s1
                 cand = _platt_objective(z, t, ca, cb)
-                if cand <= obj - 1e-4 * step * decrement or step < 1e-10:
+                if cand <= obj - 1e-4 * step * decrement:
+                    break
+                if step < 1e-10:
+                    armijo = False
                     break
                 step *= 0.5
-            if cand > obj:
+            if not cand < obj:
                 break
             a, b, obj = ca, cb, cand
+            if not armijo:
+                break  # the decrease is at round-off level: converged
         out[r, 0] = a
         out[r, 1] = b
 

@@ -196,6 +196,9 @@ def assemble(plan, chunks) -> xr.Dataset:
     coords["feature"] = ("feature", np.asarray(widest.feature_names, dtype=str),
                          {"long_name": "feature name"})
     ds = xr.Dataset(variables, coords=coords)
+    from logsim.analysis import analyse  # calibration, entropy floors, SVM geometry
+
+    ds = analyse(ds, loss=scenario.optimizer.get("loss"))  # None when loss is swept
     ds.attrs.update(provenance(scenario))
     ds.attrs["content_sha256"] = content_hash(ds)
     return ds

@@ -13,7 +13,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
-from logsim import metrics
+from logsim import losses, metrics
 from tests import naive_metrics as naive
 
 
@@ -89,6 +89,24 @@ def test_bins_are_closed_on_the_right_like_sklearn():
     prob_true, prob_pred = calibration_curve(y, p, n_bins=4)
     np.testing.assert_allclose(rel.frequency, prob_true, atol=1e-15)
     np.testing.assert_allclose(rel.mean_confidence, prob_pred, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["positive", "top_label"])
+@pytest.mark.parametrize("bins", [1, 5, 15])
+def test_calibration_errors_batch_equals_ece_and_mce_per_row(kind, bins):
+    rng = np.random.default_rng(bins)
+    p0, y = _gappy_sample(700, seed=bins)
+    P = np.clip(p0 ** rng.uniform(0.5, 2.0, (4, 3, 1)), 0.0, 1.0)
+    P[0, 0, :5] = [0.0, 1.0, 0.5, 1 / 3, 2 / 3]  # edges and a tie
+    e, m = metrics.calibration_errors(P, y, bins=bins, kind=kind)
+    assert e.shape == m.shape == (4, 3)
+    for i, j in np.ndindex(4, 3):
+        assert e[i, j] == metrics.ece(P[i, j], y, bins=bins, kind=kind)
+        assert m[i, j] == metrics.mce(P[i, j], y, bins=bins, kind=kind)
+    assert metrics.calibration_errors(p0, y, bins=bins, kind=kind) == (
+        metrics.ece(p0, y, bins=bins, kind=kind),
+        metrics.mce(p0, y, bins=bins, kind=kind),
+    )
 
 
 def test_top_label_tie_at_half_predicts_class_one():
@@ -280,6 +298,34 @@ def test_platt_fit_is_a_stationary_point_with_platt_targets():
     assert abs(r @ z) < 1e-9 and abs(r.sum()) < 1e-9
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.01, 30.0])
+def test_platt_fit_rows_matches_platt_fit_row_by_row(scale):
+    rng = np.random.default_rng(21)
+    z, y = _scores(400, seed=21, scale=scale)
+    Z = z * rng.uniform(0.2, 3.0, (3, 5, 1)) + rng.normal(0, 0.5, (3, 5, 1))
+    a, b = metrics.platt_fit_rows(Z, y)
+    assert a.shape == b.shape == (3, 5)
+    for i, j in np.ndindex(3, 5):
+        ra, rb = metrics.platt_fit(Z[i, j], y)
+        assert a[i, j] == pytest.approx(ra, rel=1e-9, abs=1e-12)
+        assert b[i, j] == pytest.approx(rb, rel=1e-9, abs=1e-12)
+    assert metrics.platt_fit_rows(z, y) == pytest.approx(metrics.platt_fit(z, y), rel=1e-9)
+
+
+def test_platt_fit_rows_on_constant_scores_gives_the_same_predictions():
+    """Constant scores make the Hessian singular: both take least-norm Newton steps."""
+    _, y = _scores(200, seed=22)
+    for c in (0.0, 3.0):
+        z = np.full(200, c)
+        a, b = metrics.platt_fit_rows(z[None], y)
+        ra, rb = metrics.platt_fit(z, y)
+        assert a[0] * c + b[0] == pytest.approx(ra * c + rb, rel=1e-9, abs=1e-12)
+    a, b = metrics.platt_fit_rows(np.zeros((1, 200)), y)
+    n_pos, n_neg = y.sum(), (1 - y).sum()
+    t_mean = (n_pos * (n_pos + 1) / (n_pos + 2) + n_neg / (n_neg + 2)) / 200
+    assert a[0] == 0.0 and expit(b[0]) == pytest.approx(t_mean, rel=1e-12)
+
+
 def test_platt_apply_is_a_stable_sigmoid():
     np.testing.assert_allclose(metrics.platt_apply([-1e4, 0.0, 1e4], 2.0, 0.0), [0.0, 0.5, 1.0])
     assert metrics.platt_apply(0.0, 1.0, math.log(3.0)) == pytest.approx(0.75)
@@ -387,6 +433,17 @@ def test_hinge_active_fraction():
     # margins s z: row 0 -> 2, 2, 0.5, -1 (active: 0.5, -1); row 1 -> all exactly 1
     np.testing.assert_allclose(metrics.hinge_active_fraction(Z, y), [0.5, 0.0])
     assert metrics.hinge_active_fraction([0.0], [-1]) == 1.0
+
+
+def test_hinge_active_fraction_with_smoothed_and_soft_targets():
+    # the margin losses use s = 2t - 1: a smoothed label 0.95 has s = 0.9
+    t = np.array([0.95, 0.05, 0.95, 0.5])
+    z = np.array([1.1, -1.2, 1.0 / 0.9 + 1e-9, 5.0])
+    # s z: 0.99 (active), 1.08, just above 1, and s = 0 (zero gradient for both losses)
+    assert metrics.hinge_active_fraction(z, t) == 0.25
+    for code in ("hinge", "squared_hinge"):
+        active = losses.derivative(code, z, t) != 0
+        assert metrics.hinge_active_fraction(z, t) == active.mean()
 
 
 # ------------------------------------------------------------------- bad input

@@ -192,8 +192,9 @@ def test_two_thousand_points_in_a_few_seconds():
     ],
 )
 def test_non_separable_rejected(X, y):
-    with pytest.raises(ValueError, match="not linearly separable through the origin"):
+    with pytest.raises(svm.NotSeparableError, match="not linearly separable through the origin"):
         svm.max_margin(X, y)
+    assert issubclass(svm.NotSeparableError, ValueError)
 
 
 def test_random_non_separable_rejected():
@@ -217,8 +218,9 @@ def test_random_non_separable_rejected():
     ],
 )
 def test_bad_input_rejected(X, y, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as info:
         svm.max_margin(X, y)
+    assert not isinstance(info.value, svm.NotSeparableError)  # bad input is not "no solution"
 
 
 @pytest.mark.parametrize("tol", [0, -1e-3, 1.0, True, "1e-9", float("nan")])
