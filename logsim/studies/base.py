@@ -47,6 +47,12 @@ class Study:
         (deep-merged table by table; the name gains ``-small``).
     check : callable(Dataset) -> Verdict
     figures : callable(Dataset, Path) -> list of Path
+    intro, look : str
+        Notebook text (Markdown): what the claim says and how the scenario tests
+        it; what to look at in the figures.
+    numbers : str
+        Notebook code cell printing the numbers behind the verdict (``ds`` is
+        the result, ``study`` this study).
     """
 
     claim: int
@@ -55,6 +61,9 @@ class Study:
     check: Callable[[xr.Dataset], Verdict]
     figures: Callable[[xr.Dataset, Path], list[Path]]
     small: Mapping[str, Any] = field(default_factory=dict)
+    intro: str = ""
+    look: str = ""
+    numbers: str = ""
 
     @property
     def scenario_path(self) -> Path:
