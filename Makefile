@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 # Stamp files record which extras are installed; they are redone when pyproject.toml changes.
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_BENCH := $(VENV)/.installed-bench
 
 .PHONY: demo test lint bench clean
 
@@ -30,6 +31,14 @@ lint: $(STAMP_TEST)
 
 test: lint
 	$(BIN)/python -m pytest
+
+$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@ $(STAMP_RUN)
+
+# Benchmark suite: all workloads, table on stdout, JSON + figure under benchmarks/ (~5 min).
+bench: $(STAMP_BENCH)
+	$(BIN)/logsim bench --json benchmarks/latest.json --plot benchmarks/latest.png
 
 clean:
 	rm -rf $(VENV) results build *.egg-info

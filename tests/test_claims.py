@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from logsim.claims import check, check_claims, result_for
+from logsim.claims import check, result_for
 from logsim.cli import main
 from logsim.studies import studies, study_for
 
