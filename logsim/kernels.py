@@ -96,22 +96,43 @@ def _draw_batch(perm, batch_size, key, step):
         perm[k] = tmp
 
 
-@helper
-def _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, g):
-    """``g = sum_b l'(x_b.w, y_b) x_b / batch_size`` over the batch ``perm[:batch_size]``."""
-    d = w.shape[0]
+@linear_algebra
+def _batch_logits(X, w, perm, batch_size, zb):
+    """``zb[b] = x_{perm[b]} . w`` for the batch ``perm[:batch_size]``."""
+    for b in range(batch_size):
+        i = perm[b]
+        acc = 0.0
+        for j in range(w.shape[0]):
+            acc += X[i, j] * w[j]
+        zb[b] = acc
+
+
+@linear_algebra
+def _batch_project(X, perm, batch_size, rb, g):
+    """``g = sum_b rb[b] x_{perm[b]} / batch_size``."""
+    d = g.shape[0]
     for j in range(d):
         g[j] = 0.0
     for b in range(batch_size):
         i = perm[b]
-        zi = 0.0
+        rbb = rb[b]
         for j in range(d):
-            zi += X[i, j] * w[j]
-        ri = loss_derivative(code, zi, y[i], rho_pos, rho_neg)
-        for j in range(d):
-            g[j] += ri * X[i, j]
+            g[j] += rbb * X[i, j]
     for j in range(d):
         g[j] /= batch_size
+
+
+@helper
+def _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, rb, g):
+    """``g = sum_b l'(x_b.w, y_b) x_b / batch_size`` over the batch ``perm[:batch_size]``."""
+    _batch_logits(X, w, perm, batch_size, zb)
+    if code == LOGISTIC:
+        for b in range(batch_size):
+            rb[b] = logistic_derivative(zb[b], y[perm[b]])
+    else:
+        for b in range(batch_size):
+            rb[b] = loss_derivative(code, zb[b], y[perm[b]], rho_pos, rho_neg)
+    _batch_project(X, perm, batch_size, rb, g)
 
 
 @helper
@@ -134,6 +155,8 @@ def _trajectory(
     resid = np.empty(n)
     g = np.empty(d)
     perm = np.arange(n)
+    zb = np.empty(batch_size)
+    rb = np.empty(batch_size)
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
     for t in range(last + 1):
@@ -154,7 +177,7 @@ def _trajectory(
             break
         if method == SGD:
             _draw_batch(perm, batch_size, key, t)
-            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, g)
+            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, rb, g)
         else:
             _full_gradient(code, XT, z, y, rho_pos, rho_neg, resid, g)
         if not _all_finite(g):
