@@ -71,6 +71,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from logsim.data import GENERATOR_OPTIONS as _DATA_OPTIONS
 from logsim.engine import METHODS, NORMALIZATIONS, log_checkpoints
 from logsim.losses import LOSS_CODES, POSITIVE_LOSSES
 
@@ -91,22 +92,12 @@ __all__ = [
 N_FEATURES_BREAST_CANCER = 30
 
 #: kind -> {option: default}, the generator options of each ``[data] kind``.
-#: This is the one table of data defaults in logsim. ``None`` means "all
+#: Taken from :data:`logsim.data.GENERATOR_OPTIONS` (read off the generators' signatures), so
+#: the defaults cannot drift from the generators. ``None`` means "all
 #: features" for ``features`` and "no label column" for ``label``; ``path``
 #: has no default (required).
 GENERATOR_OPTIONS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {
-        "gaussian": MappingProxyType(
-            {"n_train": 200, "n_test": 2000, "dim": 10, "separation": 2.0, "class_balance": 0.5}
-        ),
-        "logistic_model": MappingProxyType(
-            {"n_train": 200, "n_test": 2000, "dim": 10, "w_norm": 2.0}
-        ),
-        "separable": MappingProxyType({"n_train": 200, "n_test": 2000, "dim": 10, "margin": 0.1}),
-        "soudry": MappingProxyType({"n_random": 12, "asymmetric": False, "n_test": 2000}),
-        "breast_cancer": MappingProxyType({"train_fraction": 0.7, "features": None}),
-        "file": MappingProxyType({"path": None, "label": None}),
-    }
+    {kind: MappingProxyType(dict(options)) for kind, options in _DATA_OPTIONS.items()}
 )
 DATA_KINDS = tuple(GENERATOR_OPTIONS)
 #: Kinds whose generator knows the true posterior P(y=1|x), needed for ``soft`` labels.
@@ -357,8 +348,8 @@ def _params() -> dict[str, _Param]:
             why_fixed="each kind has its own options",
         ),
         _Param("intercept", "data", _Bool(), False),
-        _Param("n_train", "data", _Int(1)),
-        _Param("n_test", "data", _Int(1)),
+        _Param("n_train", "data", _Int(2)),
+        _Param("n_test", "data", _Int(0)),
         _Param("dim", "data", _Int(1)),
         _Param("separation", "data", _Float(0)),
         _Param("class_balance", "data", _Float(0, 1, lo_open=True, hi_open=True)),
@@ -366,6 +357,7 @@ def _params() -> dict[str, _Param]:
         _Param("margin", "data", _Float(0, lo_open=True)),
         _Param("n_random", "data", _Int(0)),
         _Param("asymmetric", "data", _Bool()),
+        _Param("min_margin", "data", _Float(1, lo_open=True)),
         _Param("train_fraction", "data", _Float(0, 1, lo_open=True, hi_open=True)),
         _Param("features", "data", _Features()),
         _Param(

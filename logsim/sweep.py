@@ -83,12 +83,26 @@ def targets_for(cell: Mapping[str, Any], draw: datamod.DataDraw) -> tuple[np.nda
     )
 
 
+_ANCHOR_CACHE: dict[tuple, tuple[float, float]] = {}
+
+
 def correction_rates(cell: Mapping[str, Any], draw, noisy) -> tuple[float, float]:
-    """The flip rates ``(rho_pos, rho_neg)`` the cell's corrected loss assumes."""
+    """The flip rates ``(rho_pos, rho_neg)`` the cell's corrected loss assumes.
+
+    Anchor-point estimates depend only on the training set and its noisy
+    labels, so cells that share both (forward and backward, several step
+    sizes) share one estimate (cached per process).
+    """
     if cell["loss"] not in CORRECTED_LOSSES:
         return 0.0, 0.0
     if cell["transition"] == "anchor":
-        return anchor_transition(draw.x_train, noisy)
+        key = (cell["seed"], _freeze(data_params(cell)),
+               tuple(cell[k] for k in LABEL_PARAMS))
+        if key not in _ANCHOR_CACHE:
+            if len(_ANCHOR_CACHE) > 4096:
+                _ANCHOR_CACHE.clear()
+            _ANCHOR_CACHE[key] = anchor_transition(draw.x_train, noisy)
+        return _ANCHOR_CACHE[key]
     return datamod.flip_rates(cell["noise_rate"], cell["rho_pos"], cell["rho_neg"])
 
 
@@ -374,12 +388,14 @@ def run(
         if bar is not None:
             bar.close()
     ds = results.assemble(plan, chunks)
-    labels = [", ".join(f"{k}={v}" for k, v in cell.items() if scenario.is_swept(k))
-              for cell in plan.cells]
-    warn_divergence(ds["diverged"].values, labels)
     if out is not None:
         results.write(ds, out)
         store.remove()
+    # Warn only once the result is safely stored: a warning turned into an error must
+    # not lose the computed chunks.
+    labels = [", ".join(f"{k}={v}" for k, v in cell.items() if scenario.is_swept(k))
+              for cell in plan.cells]
+    warn_divergence(ds["diverged"].values, labels)
     return ds
 
 

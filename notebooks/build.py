@@ -56,6 +56,8 @@ def build(study) -> Path:
         new_markdown_cell("## The numbers"),
         new_code_cell(study.numbers),
     ])
+    for k, cell in enumerate(nb.cells):
+        cell.id = f"claim{claim}-{k}"  # stable ids: a rebuild changes only what changed
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     path = HERE / f"claim{claim}_{study.scenario_file.removesuffix('.toml')}.ipynb"

@@ -249,7 +249,7 @@ def test_unknown_table_key_suggests(tmp_path):
 
 def test_wrong_type(tmp_path):
     msg, f = error(tmp_path, toml(data='kind = "gaussian"\nn_train = 1.5'))
-    assert_names(msg, f, "[data] n_train = 1.5", "must be an integer >= 1", "got a float")
+    assert_names(msg, f, "[data] n_train = 1.5", "must be an integer >= 2", "got a float")
     msg, f = error(tmp_path, toml(data='kind = "gaussian"\nintercept = 1'))
     assert_names(msg, f, "[data] intercept = 1", "true or false", "got an integer")
     msg, f = error(tmp_path, toml(optimizer="learning_rate = true\nsteps = 10"))
