@@ -1,0 +1,165 @@
+"""The benchmark compares like with like: every baseline computes logsim's trajectories.
+
+These tests check the correctness of the comparison (same data, same batches, same
+trajectories to 1e-9), the gate, and the shape of ``logsim bench`` output; never timings.
+"""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from logsim import baselines, bench, cli, rng
+from tests import naive
+
+SMALL = {
+    "gd": baselines.Workload("T1", "GD logistic", 12, 40, 3, 60, checkpoints=5, seed=21),
+    "sgd": baselines.Workload("T2", "SGD, identical batches", 10, 50, 4, 80, method="sgd",
+                              batch_size=7, checkpoints=6, seed=22),
+    "large_d": baselines.Workload("T4", "large d (d > n)", 6, 30, 80, 25, checkpoints=4,
+                                  seed=24),
+    "long_separable": baselines.Workload("T3", "long implicit-bias run", 4, 16, 2, 20_000,
+                                         checkpoints=15, labels="separable", lr_high=1.5,
+                                         seed=23),
+}
+
+
+def _run(name, problem):
+    return baselines.IMPLEMENTATIONS[name]().prepare(problem)()
+
+
+@pytest.mark.parametrize("seed", [0, 5, 123])
+def test_batch_indices_are_logsims_batches(seed):
+    n, b, steps = 13, 4, 30
+    got = baselines.batch_indices(n, b, [seed, seed + 1], steps)
+    assert got.shape == (2, steps, b)
+    for r, s in enumerate([seed, seed + 1]):
+        key = naive.stream_key(s, rng.STREAM_BATCH)
+        want = np.array(list(naive.batch_sequence(n, b, key, steps)))
+        np.testing.assert_array_equal(got[r], want)
+
+
+def test_problem_is_drawn_once_from_a_fixed_seed():
+    w = SMALL["gd"]
+    a, b = baselines.make_problem(w), baselines.make_problem(w)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.targets, b.targets)
+    # trajectories differ (targets and step sizes), so no implementation can share work
+    assert len({row.tobytes() for row in a.targets}) == w.trajectories
+    assert len(set(a.learning_rate)) == w.trajectories
+    np.testing.assert_array_equal(a.checkpoints[[0, -1]], [0, w.steps])
+
+
+@pytest.mark.parametrize("case", list(SMALL))
+@pytest.mark.parametrize("impl", ["numpy", "jax"])
+def test_baseline_computes_logsims_trajectories(case, impl):
+    problem = baselines.make_problem(SMALL[case])
+    W_ref, L_ref = _run("logsim", problem)
+    W, L = _run(impl, problem)
+    assert W.shape == W_ref.shape and L.shape == L_ref.shape
+    assert np.all(np.linalg.norm(W_ref[:, -1], axis=1) > 0.1)  # the runs went somewhere
+    np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(L, L_ref, rtol=1e-9, atol=1e-12)
+    assert bench._check((W, L), (W_ref, L_ref))[0]
+
+
+def test_sgd_baseline_uses_logsims_batches_not_others():
+    """A different batch stream moves the weights far beyond the gate's tolerance."""
+    problem = baselines.make_problem(SMALL["sgd"])
+    ref = _run("logsim", problem)
+    other = dataclasses.replace(problem, batch_seed=problem.batch_seed + 1)
+    assert not bench._check(_run("numpy", other), ref)[0]
+
+
+class _DoesLess(baselines.NumpyBatched):
+    """Stops one step early: must fail the gate and never be timed."""
+
+    def prepare(self, problem):
+        w = problem.workload
+        short = dataclasses.replace(problem, workload=dataclasses.replace(w, steps=w.steps - 1),
+                                    checkpoints=np.minimum(problem.checkpoints, w.steps - 1))
+        return super().prepare(short)
+
+
+def test_gate_fails_a_baseline_that_does_less(monkeypatch):
+    monkeypatch.setitem(baselines.IMPLEMENTATIONS, "numpy", _DoesLess)
+    entry = bench.measure_workload(SMALL["gd"], 1, log=lambda m: None,
+                                   implementations=("logsim", "numpy"))
+    r = entry["implementations"]["numpy"]
+    assert r["status"] == "failed" and not r["gate_passed"]
+    assert "median_s" not in r and entry["vs_numpy"] is None
+
+
+def test_missing_jax_is_reported_and_the_run_continues(monkeypatch):
+    monkeypatch.setattr(baselines.JaxBatched, "available", lambda self: "jax is not installed")
+    entry = bench.measure_workload(SMALL["gd"], 1, log=lambda m: None)
+    assert entry["implementations"]["jax"] == {"status": "unavailable",
+                                               "reason": "jax is not installed"}
+    assert entry["vs_jax"] is None and entry["vs_numpy"] > 0
+    entry.pop("_problem"), entry.pop("_ref")
+    entry.update(threads=None, ceiling_fraction=None, peak_bound_fraction=None,
+                 ceiling={"best_traj_steps_per_s": 1.0, "samples_per_step": 40,
+                          "best_variant": "rows"})
+    result = {"quick": True, "repeats": 1, "wall_seconds": 1.0, "scaling": None,
+              "machine": bench.machine_info(), "workloads": {"T1": entry},
+              "peaks": {"dgemm_flop_per_s": 1e9, "exp_per_s": 1e9, "exp_threads": 1}}
+    table = bench.format_table(result)
+    assert any(line.split()[:3] == ["jax", "unavailable:", "jax"] for line in table.splitlines())
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    code = cli.main(["bench", "--quick", "--workload", "W1", "--json", str(out / "b.json"),
+                     "--plot", str(out / "b.png")])
+    return code, out
+
+
+def test_cli_bench_quick_exits_0_and_writes_files(quick_run, capsys):
+    code, out = quick_run
+    assert code == 0
+    assert (out / "b.png").stat().st_size > 10_000
+    assert json.loads((out / "b.json").read_text())["quick"] is True
+
+
+def test_json_schema_of_a_quick_run(quick_run):
+    result = json.loads((quick_run[1] / "b.json").read_text())
+    assert result["schema"] == bench.SCHEMA
+    assert result["gate"]["rtol"] == 1e-9 and result["repeats"] == 3
+    assert len(result["code"]["sha256"]["kernels.py"]) == 64
+    m = result["machine"]
+    for key in ("cpu_model", "logical_cores", "numba_threads", "numpy", "numba", "jax", "blas",
+                "python", "load_average_start", "load_average_end", "other_processes_cpu_share"):
+        assert key in m
+    assert set(result["workloads"]) == {"W1"}
+    e = result["workloads"]["W1"]
+    assert e["workload"]["trajectories"] == baselines.QUICK["W1"].trajectories
+    assert e["trajectory_steps"] == 64 * 50 and e["sample_gradients"] == 64 * 50 * 50
+    rates = {}
+    for name in ("logsim", "numpy", "jax"):
+        r = e["implementations"][name]
+        assert r["status"] == "ok"
+        assert len(r["times_s"]) == 3 and r["min_s"] <= r["median_s"] <= r["max_s"]
+        assert r["traj_steps_per_s"] == pytest.approx(e["trajectory_steps"] / r["median_s"])
+        assert r["sample_grads_per_s"] == pytest.approx(e["sample_gradients"] / r["median_s"])
+        assert r["traj_steps_per_s_min"] <= r["traj_steps_per_s"] <= r["traj_steps_per_s_max"]
+        assert r["compile_s"] >= 0 and r["first_call_s"] > 0
+        rates[name] = r["traj_steps_per_s"]
+        if name != "logsim":
+            assert r["gate_passed"] and r["max_rel_diff"] < 1e-9
+    assert e["vs_jax"] == pytest.approx(rates["logsim"] / rates["jax"])
+    assert e["vs_numpy"] == pytest.approx(rates["logsim"] / rates["numpy"])
+    assert e["vs_best_baseline"] == min(e["vs_jax"], e["vs_numpy"])
+    assert e["target"] == {} and e["target_met"] is None  # reduced sizes are not for quoting
+    c = e["ceiling"]
+    assert set(c["traj_steps_per_s"]) == {"rows", "lanes", "gemm", "gemm_blocks"}
+    assert c["best_traj_steps_per_s"] == max(c["traj_steps_per_s"].values())
+    assert e["ceiling_fraction"] == pytest.approx(rates["logsim"] / c["best_traj_steps_per_s"])
+    assert e["threads"][0]["threads"] == 1
+    assert all(t["bit_identical"] for t in e["threads"])
+    s = result["scaling"]
+    assert set(s["axes"]) == {"trajectories", "n", "d", "steps"}
+    for a in s["axes"].values():
+        assert set(a["slope"]) == set(s["implementations"]) >= {"logsim", "numpy"}
+        assert all(len(t) == len(a["sizes"]) for t in a["median_s"].values())
