@@ -123,15 +123,17 @@ def _batch_project(X, perm, batch_size, rb, g):
 
 
 @helper
-def _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, rb, g):
+def _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g):
     """``g = sum_b l'(x_b.w, y_b) x_b / batch_size`` over the batch ``perm[:batch_size]``."""
     _batch_logits(X, w, perm, batch_size, zb)
+    for b in range(batch_size):  # gather once, so the residual loop below vectorises
+        yb[b] = y[perm[b]]
     if code == LOGISTIC:
         for b in range(batch_size):
-            rb[b] = logistic_derivative(zb[b], y[perm[b]])
+            rb[b] = logistic_derivative(zb[b], yb[b])
     else:
         for b in range(batch_size):
-            rb[b] = loss_derivative(code, zb[b], y[perm[b]], rho_pos, rho_neg)
+            rb[b] = loss_derivative(code, zb[b], yb[b], rho_pos, rho_neg)
     _batch_project(X, perm, batch_size, rb, g)
 
 
@@ -156,6 +158,7 @@ def _trajectory(
     g = np.empty(d)
     perm = np.arange(n)
     zb = np.empty(batch_size)
+    yb = np.empty(batch_size)
     rb = np.empty(batch_size)
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
@@ -177,7 +180,7 @@ def _trajectory(
             break
         if method == SGD:
             _draw_batch(perm, batch_size, key, t)
-            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, rb, g)
+            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
         else:
             _full_gradient(code, XT, z, y, rho_pos, rho_neg, resid, g)
         if not _all_finite(g):
