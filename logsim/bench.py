@@ -58,6 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-scaling", action="store_true",
                         help="skip the time-vs-size panel")
     parser.add_argument("--no-threads", action="store_true", help="skip the thread scaling")
+    parser.add_argument("--dask", nargs="?", const="scenarios/quickstart.toml", metavar="SCENARIO",
+                        help="also time SCENARIO (default scenarios/quickstart.toml) in one "
+                             "process and on a 2-worker Dask LocalCluster, and report the "
+                             "overhead per chunk (needs the dask extra)")
 
 
 def main(args) -> int:
@@ -66,6 +70,8 @@ def main(args) -> int:
         raise ValueError(f"--repeats must be an integer >= 1, got {repeats}")
     result = run(args.workload or ["W1", "W2", "W3", "W4"], quick=args.quick, repeats=repeats,
                  scaling=not args.no_scaling, threads=not args.no_threads)
+    if args.dask:
+        result["dask"] = measure_dask(args.dask)
     print(format_table(result))
     if args.json:
         write_json(result, args.json)
@@ -74,6 +80,19 @@ def main(args) -> int:
         plot(result, args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def measure_dask(scenario, n_workers: int = 2) -> dict:
+    """The same sweep in one process and on a ``n_workers`` LocalCluster.
+
+    See :func:`logsim.distributed.overhead_benchmark` for the method; the
+    per-chunk overhead is worker time per chunk not spent in the kernel.
+    """
+    from logsim.distributed import overhead_benchmark
+
+    out = overhead_benchmark(scenario, n_workers=n_workers)
+    out["scenario"] = str(scenario)
+    return out
 
 
 def _log(msg: str) -> None:
@@ -767,6 +786,13 @@ def format_table(result: dict) -> str:
                       f"{comp['cold']['first_call_s']:.1f} s; with the cache warm: "
                       f"{comp['warm'].get('first_call_s', math.nan):.2f} s "
                       f"(+ {comp['warm'].get('import_s', math.nan):.2f} s import)"]
+    dk = result.get("dask")
+    if dk:
+        lines += ["", f"dask: {dk['scenario']} in {dk['chunks']} chunks: one process "
+                      f"{dk['local_seconds']:.2f} s, {dk['n_workers']}-worker LocalCluster "
+                      f"{dk['dask_seconds']:.2f} s (+ {dk['startup_seconds']:.1f} s start-up); "
+                      f"overhead {dk['overhead_per_chunk_seconds'] * 1e3:.1f} ms of worker "
+                      f"time per chunk"]
     p = result["peaks"]
     lines += ["", f"peaks: dgemm {p['dgemm_flop_per_s'] / 1e9:.1f} GFLOP/s, logsim._exp.exp "
                   f"{p['exp_per_s'] / 1e9:.2f} G/s ({p['exp_threads']} threads); "

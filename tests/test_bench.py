@@ -163,3 +163,18 @@ def test_json_schema_of_a_quick_run(quick_run):
     for a in s["axes"].values():
         assert set(a["slope"]) == set(s["implementations"]) >= {"logsim", "numpy"}
         assert all(len(t) == len(a["sizes"]) for t in a["median_s"].values())
+
+
+def test_dask_line_reports_the_overhead_per_chunk(tmp_path):
+    scen = tmp_path / "d.toml"
+    scen.write_text('name = "d"\n[data]\nkind = "gaussian"\nn_train = 50\nn_test = 10\ndim = 3\n'
+                    "[grid]\nseed = 8\n[optimizer]\nlearning_rate = 0.5\nsteps = 200\n")
+    dk = bench.measure_dask(scen)
+    assert dk["chunks"] >= 1 and dk["n_workers"] == 2
+    assert dk["local_seconds"] > 0 and dk["dask_seconds"] > 0
+    assert dk["compute_seconds"] <= dk["n_workers"] * dk["dask_seconds"] + 1e-9
+    line = bench.format_table({"quick": True, "repeats": 1, "wall_seconds": 1.0,
+                               "machine": bench.machine_info(), "workloads": {},
+                               "dask": dk, "peaks": {"dgemm_flop_per_s": 1e9,
+                                                     "exp_per_s": 1e9, "exp_threads": 1}})
+    assert "dask:" in line and "ms of worker time per chunk" in line
