@@ -24,6 +24,7 @@ correctness gate of :mod:`logsim.bench` asks for 1e-9).
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import time
@@ -194,8 +195,7 @@ def batch_indices(n: int, batch_size: int, seeds, steps: int) -> np.ndarray:
 
 Output = tuple[np.ndarray, np.ndarray]  # weights (R, K, d), train_loss (R, K)
 
-
-class Implementation:
+class Implementation(abc.ABC):
     """Interface: :meth:`prepare` does untimed set-up and returns the function to time."""
 
     name = ""
@@ -206,8 +206,9 @@ class Implementation:
         """None if usable here, else the reason it is not."""
         return None
 
+    @abc.abstractmethod
     def prepare(self, problem: Problem) -> Callable[[], Output]:
-        raise NotImplementedError
+        """Set up (and compile) for ``problem``; return the call to time."""
 
 
 class Logsim(Implementation):

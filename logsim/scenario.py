@@ -58,6 +58,7 @@ scenario with ``tomllib``. Errors then name the file ``<mapping>``.
 
 from __future__ import annotations
 
+import abc
 import difflib
 import hashlib
 import itertools
@@ -201,13 +202,14 @@ def _suggest(key: str, candidates) -> str:
 # --------------------------------------------------------------------------- checkers
 
 
-class _Check:
+class _Check(abc.ABC):
     """Validates one scalar; returns the normalized value or raises :class:`_Bad`."""
 
     allowed = ""
 
-    def __call__(self, v):  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __call__(self, v):
+        """The normalized value of ``v``, or raise :class:`_Bad`."""
 
     def _fail(self, v, detail: str = ""):
         got = "" if detail else f" (got {_type_name(v)})"

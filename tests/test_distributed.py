@@ -10,14 +10,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
-distributed = pytest.importorskip("distributed")
-psutil = pytest.importorskip("psutil")
-
-from logsim import distributed as ld  # noqa: E402
-from logsim.cli import main  # noqa: E402
-from logsim.sweep import compute_chunk, make_plan, run  # noqa: E402
+from logsim import distributed as ld
+from logsim.cli import main
+from logsim.sweep import compute_chunk, make_plan, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
