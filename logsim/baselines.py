@@ -195,6 +195,7 @@ def batch_indices(n: int, batch_size: int, seeds, steps: int) -> np.ndarray:
 
 Output = tuple[np.ndarray, np.ndarray]  # weights (R, K, d), train_loss (R, K)
 
+
 class Implementation(abc.ABC):
     """Interface: :meth:`prepare` does untimed set-up and returns the function to time."""
 
