@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from logsim.studies.base import Study, Verdict
-from logsim.studies.calibration import (
+from logsim.studies.common import (
     band,
     calibrated_ece,
     cell_logits,

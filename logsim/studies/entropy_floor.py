@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from logsim.studies.base import Study, Verdict
-from logsim.studies.calibration import band, step_axis
+from logsim.studies.common import band, sigmoid, step_axis
 
 #: No stored training loss may lie below the entropy floor by more than round-off.
 FLOOR_TOL = 1e-9
@@ -30,11 +30,6 @@ IDENTITY_TOL = 1e-9
 
 def _softplus(z):
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-
-
-def _sigmoid(z):
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def mean_kl(Z, t):
@@ -84,7 +79,7 @@ def min_cross_entropy(X, t, *, max_iter: int = 200, tol: float = 1e-13):
     obj = objective(w)
     for _ in range(max_iter):
         z = X @ w
-        p = _sigmoid(z)
+        p = sigmoid(z)
         g = X.T @ (p - t) / n
         H = (X * (p * (1.0 - p))[:, None]).T @ X / n
         step = -np.linalg.lstsq(H, g, rcond=None)[0]

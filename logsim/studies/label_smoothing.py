@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from logsim.studies.base import Study, Verdict
-from logsim.studies.calibration import band, last_decade_growth, step_axis
+from logsim.studies.common import band, last_decade_growth, step_axis
 
 #: eps > 0: largest growth of the mean test |logit| over the last decade of steps.
 BOUND_GROWTH = 1.02

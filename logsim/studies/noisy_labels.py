@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from logsim.studies.base import Study, Verdict
+from logsim.studies.common import sigmoid
 
 #: "Moderate" noise: det T at least this (rho_pos + rho_neg <= 0.6).
 MODERATE_DET = 0.4
@@ -66,10 +67,6 @@ def _clean(ds):
     return ds.sel(loss="logistic", transition="true", rho_pos=0.0, rho_neg=0.0)
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
 def prediction_spread(ds, loss: str, transition: str = "true") -> np.ndarray:
     """Mean over test points of the standard deviation over seeds of sigmoid(w.x).
 
@@ -83,7 +80,7 @@ def prediction_spread(ds, loss: str, transition: str = "true") -> np.ndarray:
         X = ds["x_test"].sel(separation=sep).isel(seed=0).values
         W = fin.sel(separation=sep)["weights"].transpose("rho_pos", "rho_neg", "seed",
                                                          "feature").values
-        P = _sigmoid(np.einsum("nf,abkf->abkn", X, W))
+        P = sigmoid(np.einsum("nf,abkf->abkn", X, W))
         out[i] = P.std(axis=2, ddof=1).mean(axis=-1)
     return out
 
