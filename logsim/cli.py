@@ -33,11 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="store_true", help="print the logsim version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser(
-        "run", help="run a scenario sweep and store its dataset",
-        description="Run the sweep a scenario file describes and write one netCDF4 dataset.",
-        epilog="example:\n  logsim run scenarios/quickstart.toml -o results/q.nc --threads 2",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = _verb(sub, "run", "run a scenario sweep and store its dataset",
+        "Run the sweep a scenario file describes and write one netCDF4 dataset.",
+        "logsim run scenarios/quickstart.toml -o results/q.nc --threads 2")
     run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml")
     run.add_argument("-o", "--output", metavar="OUT.nc",
                      help="where to write the dataset (default: results/<name>.nc)")
@@ -53,33 +51,26 @@ def _parser() -> argparse.ArgumentParser:
                           "tcp://host:8786, or local[:N] for a LocalCluster of N worker "
                           "processes on this machine (needs the 'dask' extra)")
 
-    lst = sub.add_parser(
-        "list", help="list scenarios and stored results",
-        description="List the scenarios under DIR/scenarios and the results under DIR/results.",
-        epilog="example:\n  logsim list .", formatter_class=argparse.RawDescriptionHelpFormatter)
+    lst = _verb(sub, "list", "list scenarios and stored results",
+        "List the scenarios under DIR/scenarios and the results under DIR/results.",
+        "logsim list .")
     lst.add_argument("directory", nargs="?", default=".", metavar="DIR",
                      help="project folder (default: the current one)")
 
-    show = sub.add_parser(
-        "show", help="describe a stored result",
-        description="Dims, swept values, variables, provenance and divergences of a result.",
-        epilog="example:\n  logsim show results/quickstart.nc",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    show = _verb(sub, "show", "describe a stored result",
+        "Dims, swept values, variables, provenance and divergences of a result.",
+        "logsim show results/quickstart.nc")
     show.add_argument("result", help="a .nc file written by logsim run")
 
-    cite = sub.add_parser(
-        "cite", help="BibTeX and text citation of a stored result",
-        description="Print a BibTeX entry and a one-line citation carrying the scenario name, "
-                    "logsim version, creation date and content SHA-256.",
-        epilog="example:\n  logsim cite results/quickstart.nc",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cite = _verb(sub, "cite", "BibTeX and text citation of a stored result",
+        "Print a BibTeX entry and a one-line citation carrying the scenario name, "
+        "logsim version, creation date and content SHA-256.",
+        "logsim cite results/quickstart.nc")
     cite.add_argument("result", help="a .nc file written by logsim run")
 
-    plot = sub.add_parser(
-        "plot", help="figures of a stored result",
-        description="Write PNG and PDF figures of a stored result.",
-        epilog="example:\n  logsim plot results/quickstart.nc -o results/quickstart-figures",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    plot = _verb(sub, "plot", "figures of a stored result",
+        "Write PNG and PDF figures of a stored result.",
+        "logsim plot results/quickstart.nc -o results/quickstart-figures")
     plot.add_argument("result", help="a .nc file written by logsim run")
     plot.add_argument("-o", "--output", metavar="DIR",
                       help="folder for the figures (default: <result>-figures)")
@@ -87,21 +78,24 @@ def _parser() -> argparse.ArgumentParser:
                       help="figure kinds: claim (the figures of the claim whose scenario made "
                            "the result), loss (loss against step), final (test metrics after "
                            "the last step); default: all that apply")
-    bench = sub.add_parser(
-        "bench", help="benchmark the kernels against NumPy and JAX baselines",
-        description="Run the benchmark workloads and print a table of rates and ratios.",
-        epilog="example:\n  logsim bench --workload W1 --json bench.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench = _verb(sub, "bench", "benchmark the kernels against NumPy and JAX baselines",
+        "Run the benchmark workloads and print a table of rates and ratios.",
+        "logsim bench --workload W1 --json bench.json")
     _add_module_arguments("logsim.bench", bench)
 
-    claims = sub.add_parser(
-        "claims", help="check the article's claims on stored results",
-        description="For each claim of the article, the figure measured on stored results "
-                    "and whether it holds within its stated tolerance.",
-        epilog="example:\n  logsim claims results/*.nc\n  logsim claims --full",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    claims = _verb(sub, "claims", "check the article's claims on stored results",
+        "For each claim of the article, the figure measured on stored results "
+        "and whether it holds within its stated tolerance.",
+        "logsim claims results/*.nc\n  logsim claims --full")
     _add_module_arguments("logsim.claims", claims)
     return p
+
+
+def _verb(sub, name: str, help: str, description: str, example: str):
+    """A subcommand whose ``--help`` ends with a worked example."""
+    return sub.add_parser(name, help=help, description=description,
+                          epilog=f"example:\n  {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _add_module_arguments(module: str, parser) -> None:
