@@ -20,6 +20,7 @@ from logsim.losses import (
     POSITIVE_LOSSES,
     check_transition,
     loss_code,
+    loss_units,
 )
 from logsim.rng import STREAM_BATCH, check_seed, stream_key
 
@@ -236,6 +237,20 @@ def run_batch(
     return BatchResult(weights, train_loss, diverged, ckpt)
 
 
+def stack_training_sets(draws) -> tuple[np.ndarray, list[int]]:
+    """The distinct training sets among ``draws`` (by identity), stacked, and each draw's index.
+
+    Trajectories that share a draw share one copy of its features in the kernel.
+    """
+    index_of: dict[int, int] = {}
+    distinct = []
+    for draw in draws:
+        if id(draw) not in index_of:
+            index_of[id(draw)] = len(distinct)
+            distinct.append(draw.x_train)
+    return np.stack(distinct), [index_of[id(draw)] for draw in draws]
+
+
 def warn_divergence(diverged: np.ndarray, where: Sequence[str] | None = None) -> None:
     """Warn (:class:`DivergenceWarning`) how many trajectories diverged, and which."""
     count = int(np.sum(diverged))
@@ -333,13 +348,9 @@ def simulate(
         for r in range(R)
     ])
     t_pos, t_neg = (true_pos, true_neg) if transition is None else transition
-    # One training set per distinct draw: given data is shared by every trajectory.
-    index_of: dict[int, int] = {}
-    for dr in draws:
-        index_of.setdefault(id(dr), len(index_of))
-    features = np.stack([dr.x_train for dr in {id(dr): dr for dr in draws}.values()])
+    features, data_index = stack_training_sets(draws)
     result = run_batch(
-        features, targets, data_index=[index_of[id(dr)] for dr in draws], loss=loss,
+        features, targets, data_index=data_index, loss=loss,
         method=method, learning_rate=learning_rate, steps=steps, checkpoints=checkpoints,
         batch_size=batch_size, normalize=normalize, rho_pos=t_pos, rho_neg=t_neg,
         batch_seed=seeds, w0=w0,
@@ -351,8 +362,8 @@ def simulate(
             "weights": (("trajectory", "step", "feature"), result.weights,
                         {"long_name": "weight vector w_t", "units": "1"}),
             "train_loss": (("trajectory", "step"), result.train_loss,
-                           {"long_name": f"mean training {loss} loss", "units": "nat"
-                            if loss not in ("hinge", "squared_hinge", "exponential") else "1"}),
+                           {"long_name": f"mean training {loss} loss",
+                            "units": loss_units([loss])}),
             "diverged": (("trajectory",), result.diverged,
                          {"long_name": "trajectory overflowed (records after it are NaN)",
                           "units": "1"}),

@@ -53,6 +53,11 @@ def loss_code(name: str) -> int:
         raise ValueError(f"unknown loss {name!r}; allowed: {allowed}") from None
 
 
+def loss_units(names) -> str:
+    """CF units of loss values: "nat" for the cross-entropies, else "1" (margin losses)."""
+    return "nat" if set(names) <= set(PROBABILISTIC_LOSSES) else "1"
+
+
 def check_transition(rho_pos: float, rho_neg: float) -> None:
     """Reject flip rates outside [0, 1) or a singular transition matrix (rho_pos + rho_neg >= 1)."""
     for label, rho in (("rho_pos", rho_pos), ("rho_neg", rho_neg)):

@@ -13,7 +13,6 @@ import datetime as _dt
 import hashlib
 import os
 import platform
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,9 +26,6 @@ CONVENTIONS = "CF-1.8"
 #: Loss evaluated on the clean test labels for each training loss: the corrected losses
 #: are corrections of the cross-entropy, which is what they estimate on clean labels.
 TEST_LOSS_OF = {"forward": "logistic", "backward": "logistic"}
-
-#: Units of each loss's values.
-LOSS_UNITS = {"logistic": "nat", "forward": "nat", "backward": "nat"}
 
 
 class ResultError(ValueError):
@@ -160,7 +156,7 @@ def assemble(plan, chunks) -> xr.Dataset:
         return arr.reshape(*shape, *arr.shape[1:])
 
     loss_names = set(scenario.values("loss"))
-    units = "nat" if loss_names <= set(LOSS_UNITS) else "1"
+    units = losses.loss_units(loss_names)
     variables = {
         "weights": ((*axes, "step", "feature"), grid(weights),
                     {"long_name": "weight vector w_t at the checkpoint", "units": "1"}),
@@ -340,7 +336,3 @@ def citation(ds: xr.Dataset, path=None) -> tuple[str, str]:
     text = (f"logsim contributors ({year}). logsim simulation result \"{name}\" "
             f"(logsim {version}, created {created}). SHA-256 {digest}.")
     return bibtex, text
-
-
-def python_version() -> str:  # pragma: no cover - trivial
-    return sys.version.split()[0]
