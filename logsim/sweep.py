@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from logsim import data as datamod
-from logsim.engine import run_batch
+from logsim.engine import run_batch, stack_training_sets
 from logsim.losses import CORRECTED_LOSSES
 from logsim.noise import anchor_transition
 from logsim.scenario import Scenario, load_scenario
@@ -202,16 +202,12 @@ def compute_chunk(plan: Plan, chunk: int) -> ChunkResult:
         rows.append((cell, draw, targets))
         groups.setdefault(draw.x_train.shape, []).append(local)
     for (_, d), members in groups.items():
-        draws: dict[int, int] = {}
-        for local in members:
-            draws.setdefault(id(rows[local][1]), len(draws))
-        features = np.stack([rows[local][1].x_train for local in
-                             {id(rows[j][1]): j for j in members}.values()])
+        features, data_index = stack_training_sets([rows[j][1] for j in members])
         cells = [rows[j][0] for j in members]
         res = run_batch(
             features,
             np.stack([rows[j][2] for j in members]),
-            data_index=[draws[id(rows[j][1])] for j in members],
+            data_index=data_index,
             loss=np.array([c["loss"] for c in cells], dtype=object),
             method=np.array([c["method"] for c in cells], dtype=object),
             normalize=np.array([c["normalize"] for c in cells], dtype=object),
