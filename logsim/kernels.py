@@ -156,10 +156,12 @@ def _trajectory(
     z = np.empty(n)
     resid = np.empty(n)
     g = np.empty(d)
-    perm = np.arange(n)
-    zb = np.empty(batch_size)
-    yb = np.empty(batch_size)
-    rb = np.empty(batch_size)
+    # Mini-batch buffers exist only for SGD (full-batch methods never touch them).
+    nb = batch_size if method == SGD else 0
+    perm = np.arange(n if method == SGD else 0)
+    zb = np.empty(nb)
+    yb = np.empty(nb)
+    rb = np.empty(nb)
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
     for t in range(last + 1):
