@@ -355,11 +355,6 @@ def _loss_names(ds: xr.Dataset, grid: _Grid, loss: str | None) -> np.ndarray:
     return np.full(shape, str(name))
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def _trim(X: np.ndarray, *per_sample: np.ndarray | None):
     """Drop NaN padding: feature columns that are all NaN, samples that are not finite."""
     feat = ~np.all(np.isnan(X), axis=0)
@@ -419,7 +414,7 @@ def _test_variables(ds, grid: _Grid, W: xr.DataArray) -> dict[str, xr.Variable]:
         h = n // 2
         for blk in _row_blocks(ok, n):
             Z = rows[blk] @ X.T  # (rows, n)
-            p = _sigmoid(Z)
+            p = metrics.sigmoid(Z)
             out["test_nll"][o, blk] = metrics.nll_from_logits(Z, y)
             out["test_brier"][o, blk] = metrics.brier(p, y)
             out["test_ece"][o, blk], out["test_mce"][o, blk] = metrics.calibration_errors(
@@ -435,7 +430,7 @@ def _test_variables(ds, grid: _Grid, W: xr.DataArray) -> dict[str, xr.Variable]:
             if h >= 1:
                 a, b = metrics.platt_fit_rows(Z[:, :h], y[:h])
                 out["platt_slope"][o, blk], out["platt_intercept"][o, blk] = a, b
-                scaled = _sigmoid(np.asarray(a)[:, None] * Z[:, h:] + np.asarray(b)[:, None])
+                scaled = metrics.sigmoid(np.asarray(a)[:, None] * Z[:, h:] + np.asarray(b)[:, None])
                 out["test_ece_platt"][o, blk] = metrics.calibration_errors(
                     scaled, y[h:], bins=BINS
                 )[0]
@@ -651,7 +646,7 @@ def reliability_table(
     w = pick("weights")[feat]
     if not np.all(np.isfinite(w)):
         raise ValueError(f"the weights at {sel} are not finite (a diverged trajectory)")
-    p = _sigmoid(X @ w)
+    p = metrics.sigmoid(X @ w)
     r = metrics.reliability(p, y, bins=bins, strategy="uniform", kind=kind)
     attrs = {
         "kind": kind,

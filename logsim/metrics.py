@@ -136,13 +136,13 @@ def _out(x):
     return float(x) if x.ndim == 0 else x
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # exp of a non-positive number only: no overflow for any finite x.
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + e^-x)`` elementwise; exp of a non-positive number only, so no overflow."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _softplus(x: np.ndarray) -> np.ndarray:
+def softplus(x: np.ndarray) -> np.ndarray:
     """log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}), exact to round-off for all finite x."""
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
@@ -443,7 +443,7 @@ def nll_from_logits(z, y):
     """
     z, y = _broadcast(_as_float_array(z, "z"), _unit_interval(y, "y"), "z", "y")
     # sp(-z) and sp(z) share log1p(e^{-|z|}): one exp and one log1p per logit, with the
-    # same values as two calls of _softplus.
+    # same values as two calls of softplus.
     tail = np.log1p(np.exp(-np.abs(z)))
     loss = y * (np.maximum(-z, 0.0) + tail) + (1.0 - y) * (np.maximum(z, 0.0) + tail)
     return _out(np.mean(loss, axis=-1))
@@ -490,14 +490,14 @@ def platt_fit(z, y, *, max_iter: int = 100) -> tuple[float, float]:
 
     def objective(theta):
         f = theta[0] * z + theta[1]
-        return float(np.sum(t * _softplus(-f) + (1.0 - t) * _softplus(f)))
+        return float(np.sum(t * softplus(-f) + (1.0 - t) * softplus(f)))
 
     theta = np.array([0.0, np.log((n_pos + 1.0) / (n_neg + 1.0))])
     obj = objective(theta)
     for _ in range(int(max_iter)):
         f = theta[0] * z + theta[1]
-        r = _sigmoid(f) - t  # d loss / d f
-        w = _sigmoid(f) * _sigmoid(-f)  # d² loss / d f²
+        r = sigmoid(f) - t  # d loss / d f
+        w = sigmoid(f) * sigmoid(-f)  # d² loss / d f²
         grad = np.array([r @ z, r.sum()])
         hess = np.array([[w @ (z * z), w @ z], [w @ z, w.sum()]])
         # Least-norm Newton step: the Hessian is singular only if z is constant.
@@ -525,7 +525,7 @@ def platt_apply(z, a: float, b: float):
     for name, v in (("a", a), ("b", b)):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
             raise ValueError(f"{name} must be a finite real number, got {v!r}")
-    return _out(_sigmoid(a * z + b))
+    return _out(sigmoid(a * z + b))
 
 
 @helper

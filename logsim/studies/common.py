@@ -2,7 +2,7 @@
 
 Medians and interquartile bands over seeds, growth over the last decade of
 steps, test logits and reliability curves of a cell, the ECE a perfectly
-calibrated predictor would show on the same test points, and a stable sigmoid.
+calibrated predictor would show on the same test points (the sigmoid is metrics.sigmoid).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import tomllib
 
 import numpy as np
+
+from logsim.metrics import sigmoid
 
 
 def scenario_doc(ds) -> dict:
@@ -68,11 +70,6 @@ def cell_logits(ds, step=-1, **sel) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     feat = ~np.all(np.isnan(X), axis=0)  # NaN padding of a narrower draw
     keep = np.all(np.isfinite(X[:, feat]), axis=1) & np.isfinite(y)
     return X[keep][:, feat] @ w[feat], y[keep], None if p_true is None else p_true[keep]
-
-
-def sigmoid(z):
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def reliability_over_seeds(ds, step=-1, bins: int = 15, **sel):

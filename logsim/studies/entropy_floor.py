@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from logsim.metrics import softplus
 from logsim.studies.base import Study, Verdict
 from logsim.studies.common import band, sigmoid, step_axis
 
@@ -28,10 +29,6 @@ PLATEAU_TOL = 0.01
 IDENTITY_TOL = 1e-9
 
 
-def _softplus(z):
-    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-
-
 def mean_kl(Z, t):
     """Mean ``KL(t || sigmoid(z))`` over the last axis, from its definition.
 
@@ -42,8 +39,8 @@ def mean_kl(Z, t):
     t = np.asarray(t, dtype=float)
     q = 1.0 - t
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(t > 0, t * (np.log(np.where(t > 0, t, 1.0)) + _softplus(-Z)), 0.0)
-        b = np.where(q > 0, q * (np.log(np.where(q > 0, q, 1.0)) + _softplus(Z)), 0.0)
+        a = np.where(t > 0, t * (np.log(np.where(t > 0, t, 1.0)) + softplus(-Z)), 0.0)
+        b = np.where(q > 0, q * (np.log(np.where(q > 0, q, 1.0)) + softplus(Z)), 0.0)
     return np.mean(a + b, axis=-1)
 
 
@@ -74,7 +71,7 @@ def min_cross_entropy(X, t, *, max_iter: int = 200, tol: float = 1e-13):
 
     def objective(w):
         z = X @ w
-        return float(np.mean(_softplus(z) - t * z))
+        return float(np.mean(softplus(z) - t * z))
 
     obj = objective(w)
     for _ in range(max_iter):
