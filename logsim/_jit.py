@@ -5,13 +5,15 @@ Every kernel in logsim is compiled through :func:`kernel` (parallel drivers) or
 floating-point flags cannot drift between modules.
 
 Floating-point flags: the loss helpers and drivers are compiled with strict IEEE
-semantics (their accuracy is tested to a few ulps). Only the linear-algebra loops
-(:func:`linear_algebra`: ``X w`` and ``X^T r``) allow reassociation and FMA
-contraction, which lets LLVM vectorise their sums. That keeps results
-bit-identical across thread counts and chunkings (each trajectory still runs the
-same machine code in the same order), while the sum order differs from a naive
-left-to-right loop by rounding only. They are separate functions (not inlined at
-the Numba level), so their flags never leak into the loss helpers.
+semantics (their accuracy is tested to a few ulps). The linear-algebra loops
+(``X w`` and ``X^T r``) allow FMA contraction: :func:`ordered_sums` keeps every sum
+in the order written (so two loop nests that sum the same terms in the same order
+give the same bits, however each is vectorised), and :func:`linear_algebra` also
+allows reassociation, which lets LLVM vectorise a reduction (the SGD batch loops).
+Either keeps results bit-identical across thread counts and chunkings, while the
+sum order differs from a naive left-to-right loop by rounding only. They are
+separate functions (not inlined at the Numba level), so their flags never leak
+into the loss helpers.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ def kernel(fn=None, *, parallel: bool = True):
 def linear_algebra(fn):
     """Compile a small loop nest whose sums may be reassociated and vectorised."""
     return numba.njit(fastmath={"reassoc", "contract"}, **_COMMON)(fn)
+
+
+def ordered_sums(fn):
+    """Compile a small loop nest that sums in the order written, with fused multiply-adds."""
+    return numba.njit(fastmath={"contract"}, **_COMMON)(fn)
 
 
 def helper(fn):

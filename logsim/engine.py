@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from logsim import kernels
 from logsim.losses import (
@@ -230,10 +232,17 @@ def run_batch(
         W0 = np.ascontiguousarray(W0)
 
     XT = np.ascontiguousarray(X.transpose(0, 2, 1))
-    weights, train_loss, diverged = kernels.run_trajectories(
-        np.ascontiguousarray(X), XT, np.ascontiguousarray(Y), index, codes, method_codes,
-        lr, bs, rp, rn, keys, W0, ckpt,
-    )  # fmt: skip
+    groups, solo = kernels.partition(index, method_codes, X.shape[2])
+    members = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    starts = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
+    # One BLAS thread per kernel thread: the matrix products run inside prange, and
+    # a single-threaded product's columns do not depend on their neighbours.
+    use_blas = groups and X.shape[2] >= kernels.GEMM_MIN_FEATURES
+    with threadpool_limits(1, user_api="blas") if use_blas else nullcontext():
+        weights, train_loss, diverged = kernels.run_trajectories(
+            np.ascontiguousarray(X), XT, np.ascontiguousarray(Y), index, codes, method_codes,
+            lr, bs, rp, rn, keys, W0, ckpt, members, starts, solo,
+        )  # fmt: skip
     return BatchResult(weights, train_loss, diverged, ckpt)
 
 

@@ -7,10 +7,12 @@ each checkpoint.
 
 Invariants
 ----------
-* ``prange`` runs over trajectories; trajectory ``r`` writes only
-  ``weights[r]``, ``train_loss[r]`` and ``diverged[r]``. Each trajectory is
-  computed serially by one thread, in a fixed order of operations, so the
-  result is bit-identical for any thread count or chunking of trajectories.
+* ``prange`` runs over trajectories, or over groups of trajectories sharing a
+  training set (:func:`partition`); trajectory ``r`` writes only ``weights[r]``,
+  ``train_loss[r]`` and ``diverged[r]``. Each trajectory is computed by one
+  thread, in a fixed order of operations that does not depend on the other
+  trajectories of the call, so the result is bit-identical for any thread count
+  or chunking of trajectories.
 * The only randomness (SGD batches) comes from :func:`logsim.rng.uniform`
   keyed by the trajectory's ``batch_key`` and the step: never ``np.random``.
 * Checkpoint ``k`` stores ``w_t`` for ``t = checkpoints[k]``, the weights after
@@ -22,10 +24,11 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import prange
 
-from logsim._jit import helper, kernel, linear_algebra
+from logsim._jit import helper, kernel, linear_algebra, ordered_sums
 from logsim.losses import LOGISTIC, logistic_derivative, loss_derivative, loss_value
 from logsim.rng import uniform
 
@@ -33,9 +36,13 @@ from logsim.rng import uniform
 GD, SGD, NGD_GRADIENT, NGD_LOSS = 0, 1, 2, 3
 
 
-@linear_algebra
+@ordered_sums
 def _logits_all(XT, w, z):
-    """``z = X w`` for every sample, with ``XT = X.T`` (contiguous over samples)."""
+    """``z = X w`` for every sample, with ``XT = X.T`` (contiguous over samples).
+
+    Each ``z[i]`` is summed over features in order, ``j = 0 .. d-1``, as
+    :func:`_lanes_logits` sums it: both paths give the same bits.
+    """
     n = z.shape[0]
     for i in range(n):
         z[i] = 0.0
@@ -53,28 +60,71 @@ def _mean_loss(code, z, y, rho_pos, rho_neg):
     return total / z.shape[0]
 
 
-@linear_algebra
-def _project(XT, resid, g):
-    """``g = X^T resid / n``."""
-    n = resid.shape[0]
-    for j in range(XT.shape[0]):
-        acc = 0.0
-        for i in range(n):
-            acc += XT[j, i] * resid[i]
-        g[j] = acc / n
+@ordered_sums
+def _project(X, resid, g):
+    """``g = X^T resid / n``, each ``g[j]`` summed over samples in order.
+
+    The order is :func:`_lanes_project`'s, so both paths give the same bits.
+    """
+    n, d = X.shape
+    for j in range(d):
+        g[j] = 0.0
+    for i in range(n):
+        ri = resid[i]
+        for j in range(d):
+            g[j] += ri * X[i, j]
+    for j in range(d):
+        g[j] /= n
+
+
+@ordered_sums
+def _lanes_logits(X, WT, Z):
+    """``Z = X W^T`` for a group of trajectories in lanes (``WT`` is ``d x m``, ``Z`` ``n x m``)."""
+    n, d = X.shape
+    m = WT.shape[1]
+    for i in range(n):
+        for b in range(m):
+            Z[i, b] = 0.0
+        for j in range(d):
+            xij = X[i, j]
+            for b in range(m):
+                Z[i, b] += xij * WT[j, b]
+
+
+@ordered_sums
+def _lanes_project(X, RZ, GT):
+    """``G^T = X^T RZ / n`` for a group in lanes (``RZ`` is ``n x m``, ``GT`` ``d x m``)."""
+    n, d = X.shape
+    m = RZ.shape[1]
+    for j in range(d):
+        for b in range(m):
+            GT[j, b] = 0.0
+    for i in range(n):
+        for j in range(d):
+            xij = X[i, j]
+            for b in range(m):
+                GT[j, b] += xij * RZ[i, b]
+    for j in range(d):
+        for b in range(m):
+            GT[j, b] /= n
 
 
 @helper
-def _full_gradient(code, XT, z, y, rho_pos, rho_neg, resid, g):
-    """``g = X^T l'(z, y) / n``: the full-batch gradient of the mean loss."""
-    n = z.shape[0]
+def _residuals(code, z, y, rho_pos, rho_neg, resid):
+    """``resid = l'(z, y)``, the derivative of the loss at every logit."""
     if code == LOGISTIC:  # the hot path: a branch-free loop LLVM vectorises
-        for i in range(n):
+        for i in range(z.shape[0]):
             resid[i] = logistic_derivative(z[i], y[i])
     else:
-        for i in range(n):
+        for i in range(z.shape[0]):
             resid[i] = loss_derivative(code, z[i], y[i], rho_pos, rho_neg)
-    _project(XT, resid, g)
+
+
+@helper
+def _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g):
+    """``g = X^T l'(z, y) / n``: the full-batch gradient of the mean loss."""
+    _residuals(code, z, y, rho_pos, rho_neg, resid)
+    _project(X, resid, g)
 
 
 @helper
@@ -145,6 +195,67 @@ def _all_finite(v):
     return True
 
 
+@helper
+def _record(loss, w, weights_out, loss_out, k):
+    """Store checkpoint ``k`` (weights and mean loss); False if the loss is not finite."""
+    if not math.isfinite(loss):
+        return False
+    for j in range(w.shape[0]):
+        weights_out[k, j] = w[j]
+    loss_out[k] = loss
+    return True
+
+
+@helper
+def _update(method, learning_rate, loss, g, w):
+    """``w <- w - scale g`` with the method's step (see :func:`run_trajectories`).
+
+    ``loss`` is the mean loss at ``w`` (needed by ``NGD_LOSS`` only). Returns
+    False if the gradient or the new weights are not finite.
+    """
+    if not _all_finite(g):
+        return False
+    scale = learning_rate
+    if method == NGD_GRADIENT:
+        norm = 0.0
+        for j in range(g.shape[0]):
+            norm += g[j] * g[j]
+        norm = math.sqrt(norm)
+        scale = learning_rate / norm if norm > 0.0 else 0.0
+    elif method == NGD_LOSS:
+        scale = learning_rate / loss if loss > 0.0 else 0.0
+    for j in range(w.shape[0]):
+        w[j] -= scale * g[j]
+    return _all_finite(w)
+
+
+@helper
+def _step(
+    X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, t, at_checkpoint,
+    w, z, resid, g, perm, zb, yb, rb, weights_out, loss_out, k,
+):  # fmt: skip
+    """Record checkpoint ``k`` if ``at_checkpoint``, then make update ``t`` (none if ``t < 0``).
+
+    Returns False if the loss, gradient or weights stopped being finite (the
+    trajectory has diverged and must not be advanced again).
+    """
+    if method != SGD or at_checkpoint:
+        _logits_all(XT, w, z)
+    loss = math.nan
+    if at_checkpoint or method == NGD_LOSS:
+        loss = _mean_loss(code, z, y, rho_pos, rho_neg)
+    if at_checkpoint and not _record(loss, w, weights_out, loss_out, k):
+        return False
+    if t < 0:  # the final checkpoint: record only
+        return True
+    if method == SGD:
+        _draw_batch(perm, batch_size, key, t)
+        _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
+    else:
+        _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g)
+    return _update(method, learning_rate, loss, g, w)
+
+
 @kernel(parallel=False)
 def _trajectory(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, w0,
@@ -166,47 +277,175 @@ def _trajectory(
     k = 0
     for t in range(last + 1):
         at_checkpoint = t == checkpoints[k]
-        if method != SGD or at_checkpoint:
-            _logits_all(XT, w, z)
-        loss = math.nan
-        if at_checkpoint or method == NGD_LOSS:
-            loss = _mean_loss(code, z, y, rho_pos, rho_neg)
+        if not _step(
+            X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key,
+            t if t < last else -1, at_checkpoint, w, z, resid, g, perm, zb, yb, rb,
+            weights_out, loss_out, k,
+        ):  # fmt: skip
+            return True
         if at_checkpoint:
-            if not math.isfinite(loss):
-                return True
-            for j in range(d):
-                weights_out[k, j] = w[j]
-            loss_out[k] = loss
+            k += 1
+    return False
+
+
+#: Smallest feature count for which a group's two products are BLAS calls (Numba's
+#: ``np.dot``) rather than the ordered loops :func:`_lanes_logits`/:func:`_lanes_project`.
+GEMM_MIN_FEATURES = 64
+
+#: Trajectories per group on the BLAS path are padded to a multiple of this (empty
+#: columns are zero). Single-threaded OpenBLAS computes a column of ``A @ B`` by the same
+#: operations wherever it sits, as long as it falls in a full micro-kernel tile (2 to 8
+#: columns on the kernels we know of), for any multiple of 16 columns up to 64 (measured,
+#: and tested in tests/test_kernels.py); a ragged last tile takes another code path.
+GEMM_COLUMNS = 16
+#: Largest group: BLAS products of up to 64 columns, and 32 lanes on the loop path.
+MAX_GEMM_GROUP = 64
+MAX_LANES_GROUP = 32
+
+
+def partition(data_index, method, d, threads=None):
+    """Split trajectories into groups that share a training set, and the rest.
+
+    Full-batch trajectories on the same training set run together, one group per
+    thread, in lanes (:func:`_shared_data_group`). On the loop path a trajectory gets
+    the same bits in a group of any size as alone (the sums run in the same order), so
+    a group is formed only where it helps (two or more members). On the BLAS path
+    (``d >= GEMM_MIN_FEATURES``) every full-batch trajectory is in a group, padded to
+    a multiple of ``GEMM_COLUMNS``, so that its bits never depend on its neighbours.
+    Groups are sized to keep ``threads`` threads busy.
+
+    Returns
+    -------
+    groups : list of int64 arrays
+        Trajectory indices of each group, ``-1`` in padding columns.
+    solo : int64 (S,)
+        The remaining trajectories, in order (SGD runs and lone full-batch runs).
+    """
+    data_index = np.asarray(data_index, dtype=np.int64)
+    method = np.asarray(method, dtype=np.int64)
+    threads = numba.get_num_threads() if threads is None else threads
+    blas = d >= GEMM_MIN_FEATURES
+    full_batch = method != SGD
+    in_group = np.zeros(data_index.size, dtype=bool)
+    groups = []
+    for data in np.unique(data_index[full_batch]):
+        members = np.flatnonzero(full_batch & (data_index == data))
+        if members.size < 2 and not blas:
+            continue
+        largest = MAX_GEMM_GROUP if blas else MAX_LANES_GROUP
+        count = max(1, min(-(-members.size // threads), largest))  # ceil(size / threads)
+        if blas:
+            count = -(-count // GEMM_COLUMNS) * GEMM_COLUMNS
+        for start in range(0, members.size, count):
+            chunk = members[start:start + count]
+            if chunk.size < 2 and not blas:
+                continue  # a lone leftover runs faster on its own, with the same bits
+            width = -(-chunk.size // GEMM_COLUMNS) * GEMM_COLUMNS if blas else chunk.size
+            group = np.full(width, -1, dtype=np.int64)
+            group[:chunk.size] = chunk
+            groups.append(group)
+            in_group[chunk] = True
+    return groups, np.flatnonzero(~in_group).astype(np.int64)
+
+
+@kernel(parallel=False)
+def _shared_data_group(
+    X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
+    checkpoints, weights, train_loss, diverged,
+):  # fmt: skip
+    """Run full-batch trajectories ``members`` (-1: an empty column) on one training set, in lanes.
+
+    Trajectory ``b`` of the group is column ``b`` of ``W^T`` (``d x m``), of the logits
+    ``Z = X W^T`` (``n x m``) and of their loss derivatives ``RZ``; the gradients are
+    ``G^T = X^T RZ / n``. Both products are BLAS calls when ``d >= GEMM_MIN_FEATURES``,
+    otherwise the ordered loops, which give each trajectory exactly the bits
+    :func:`_trajectory` gives it. Recording and updates are :func:`_record` and
+    :func:`_update`, column by column. A column that diverges is zeroed and left alone.
+    """
+    m = members.shape[0]
+    n, d = X.shape
+    blas = d >= GEMM_MIN_FEATURES
+    WT = np.zeros((d, m))
+    YT = np.zeros((n, m))
+    Z = np.empty((n, m))
+    RZ = np.zeros((n, m))
+    GT = np.empty((d, m))
+    z = np.empty(n)
+    w = np.empty(d)
+    g = np.empty(d)
+    loss = np.full(m, math.nan)
+    alive = members >= 0
+    all_logistic = True
+    for b in range(m):
+        if alive[b]:
+            r = members[b]
+            WT[:, b] = w0[r]
+            YT[:, b] = targets[r]
+            all_logistic = all_logistic and loss_code[r] == LOGISTIC
+    last = checkpoints[checkpoints.shape[0] - 1]
+    k = 0
+    for t in range(last + 1):
+        at_checkpoint = t == checkpoints[k]
+        if blas:
+            np.dot(X, WT, Z)
+        else:
+            _lanes_logits(X, WT, Z)
+        for b in range(m):
+            if not alive[b]:
+                continue
+            r = members[b]
+            if at_checkpoint or method[r] == NGD_LOSS:
+                z[:] = Z[:, b]
+                loss[b] = _mean_loss(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r])
+            if at_checkpoint:
+                w[:] = WT[:, b]
+                if not _record(loss[b], w, weights[r], train_loss[r], k):
+                    alive[b] = False
+                    WT[:, b] = 0.0
+        if at_checkpoint:
             k += 1
         if t == last:
             break
-        if method == SGD:
-            _draw_batch(perm, batch_size, key, t)
-            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
+        if all_logistic:  # the hot path: one long branch-free loop LLVM vectorises
+            for i in range(n):
+                for b in range(m):
+                    RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
         else:
-            _full_gradient(code, XT, z, y, rho_pos, rho_neg, resid, g)
-        if not _all_finite(g):
-            return True
-        scale = learning_rate
-        if method == NGD_GRADIENT:
-            norm = 0.0
+            for i in range(n):
+                for b in range(m):
+                    r = max(members[b], 0)
+                    RZ[i, b] = loss_derivative(loss_code[r], Z[i, b], YT[i, b], rho_pos[r],
+                                               rho_neg[r])
+        for b in range(m):
+            if not alive[b]:
+                RZ[:, b] = 0.0
+        if blas:
+            np.dot(XT, RZ, GT)
             for j in range(d):
-                norm += g[j] * g[j]
-            norm = math.sqrt(norm)
-            scale = learning_rate / norm if norm > 0.0 else 0.0
-        elif method == NGD_LOSS:
-            scale = learning_rate / loss if loss > 0.0 else 0.0
-        for j in range(d):
-            w[j] -= scale * g[j]
-        if not _all_finite(w):
-            return True
-    return False
+                for b in range(m):
+                    GT[j, b] /= n
+        else:
+            _lanes_project(X, RZ, GT)
+        for b in range(m):
+            if not alive[b]:
+                continue
+            r = members[b]
+            w[:] = WT[:, b]
+            g[:] = GT[:, b]
+            if _update(method[r], learning_rate[r], loss[b], g, w):
+                WT[:, b] = w
+            else:
+                alive[b] = False
+                WT[:, b] = 0.0
+    for b in range(m):
+        if members[b] >= 0:
+            diverged[members[b]] = not alive[b]
 
 
 @kernel
 def run_trajectories(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size,
-    rho_pos, rho_neg, batch_key, w0, checkpoints,
+    rho_pos, rho_neg, batch_key, w0, checkpoints, group_members, group_start, solo,
 ):  # fmt: skip
     """Run ``R`` gradient-descent trajectories in parallel.
 
@@ -231,6 +470,13 @@ def run_trajectories(
         Initial weights.
     checkpoints : int64 (K,)
         Strictly increasing steps at which to record.
+    group_members, group_start : int64
+        Groups of full-batch trajectories on one training set, run together
+        (:func:`_shared_data_group`): group ``q`` is
+        ``group_members[group_start[q]:group_start[q + 1]]``, -1 for padding.
+    solo : int64 (S,)
+        The other trajectories. Groups and ``solo`` list every trajectory once:
+        :func:`partition` makes them.
 
     Returns
     -------
@@ -252,7 +498,18 @@ def run_trajectories(
     weights = np.full((R, K, d), np.nan)
     train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
-    for r in prange(R):
+    # Full-batch trajectories sharing a training set, a group per thread, in lanes.
+    for q in prange(group_start.shape[0] - 1):
+        members = group_members[group_start[q]:group_start[q + 1]]
+        data = data_index[members[0]]
+        _shared_data_group(
+            X[data], XT[data], targets, members, loss_code, method, learning_rate, rho_pos,
+            rho_neg, w0, checkpoints, weights, train_loss, diverged,
+        )  # fmt: skip
+    # The others one by one, a thread each. Neither path's arithmetic for a trajectory
+    # depends on the other trajectories of the call, so any chunking gives the same bits.
+    for i in prange(solo.shape[0]):
+        r = solo[i]
         m = data_index[r]
         diverged[r] = _trajectory(
             X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],

@@ -125,7 +125,9 @@ def trajectory(X, y, *, loss_name, method, learning_rate, steps, checkpoints,
         if method == "gd" or method == "sgd":
             w = w - learning_rate * g
         elif method == "ngd_gradient":
-            w = w - learning_rate * g / np.linalg.norm(g)
+            norm = np.linalg.norm(g)
+            if norm > 0:  # at a zero gradient (a hinge loss at 0) there is no direction: stay
+                w = w - learning_rate * g / norm
         elif method == "ngd_loss":
             w = w - learning_rate * g / L_t
         else:

@@ -9,16 +9,19 @@ import textwrap
 import numpy as np
 import pytest
 
-from logsim import engine, losses, rng
+from logsim import engine, kernels, losses, rng
 from logsim.engine import run_batch
 from tests import naive
 
 RHO = (0.2, 0.1)
+#: Feature counts that put full-batch runs on each path: per-trajectory loops, and
+#: groups of trajectories sharing a training set as BLAS matrix products.
+DIMS = [3, kernels.GEMM_MIN_FEATURES]
 
 
 def _problem(seed=3, n=40, d=3):
     g = np.random.default_rng(seed)
-    X = g.normal(size=(n, d))
+    X = g.normal(size=(n, d)) * np.sqrt(3 / d)  # ||x||^2 ~ 3 for any d: same stable step sizes
     w_true = g.normal(size=d)
     y_hard = (X @ w_true + 0.5 * g.normal(size=n) > 0).astype(float)
     y_soft = np.clip(y_hard * 0.8 + 0.1 + 0.05 * g.normal(size=n), 0, 1)
@@ -36,8 +39,11 @@ CASES = [(*m, loss) for m in METHODS for loss in losses.LOSS_CODES
 
 @pytest.mark.parametrize(("method", "normalize", "naive_method", "loss"), CASES)
 @pytest.mark.parametrize("soft", [False, True])
-def test_kernel_matches_naive_optimiser(method, normalize, naive_method, loss, soft):
-    X, y_hard, y_soft = _problem()
+@pytest.mark.parametrize("d", DIMS)
+def test_kernel_matches_naive_optimiser(method, normalize, naive_method, loss, soft, d):
+    # n > d, so that the training set is not separable: on separable data the step of
+    # normalize="loss" grows as 1/L and amplifies rounding differences past 1e-10.
+    X, y_hard, y_soft = _problem(n=max(40, 4 * d), d=d)
     y = y_soft if soft else y_hard
     steps, ckpt = 150, [0, 1, 2, 7, 30, 99, 150]
     if method == "normalized_gd":
@@ -92,9 +98,9 @@ def test_batches_are_uniform_without_replacement():
     assert np.all(np.abs(counts - expected) < 5 * np.sqrt(steps * (b / n) * (1 - b / n)))
 
 
-def _sweep_arrays():
+def _sweep_arrays(d=4):
     g = np.random.default_rng(0)
-    X = g.normal(size=(3, 50, 4))
+    X = g.normal(size=(3, 50, d))
     Y = (g.random((12, 50)) < 0.5).astype(float) * 0.9 + 0.05
     kwargs = dict(
         data_index=np.arange(12) % 3,
@@ -114,8 +120,67 @@ def _digest(res):
     return h.hexdigest()
 
 
-def test_split_into_two_calls_is_bit_identical():
-    X, Y, kw = _sweep_arrays()
+@pytest.mark.parametrize("d", [4, kernels.GEMM_MIN_FEATURES])
+def _sweep_digest(d):
+    X, Y, kw = _sweep_arrays(d)
+    return _digest(run_batch(X, Y, **kw))
+
+
+@pytest.mark.parametrize("d", [4, kernels.GEMM_MIN_FEATURES])
+def test_each_trajectory_alone_is_bit_identical_to_the_batch(d):
+    """A trajectory's bits do not depend on its neighbours (matrix-product groups included)."""
+    X, Y, kw = _sweep_arrays(d)
+    whole = run_batch(X, Y, **kw)
+    per_traj = ("data_index", "loss", "method", "learning_rate", "batch_seed")
+    for r in range(Y.shape[0]):
+        alone = run_batch(X, Y[r:r + 1], **{k: (v[r:r + 1] if k in per_traj else v)
+                                             for k, v in kw.items()})
+        np.testing.assert_array_equal(alone.weights[0], whole.weights[r])
+        np.testing.assert_array_equal(alone.train_loss[0], whole.train_loss[r])
+
+
+def test_partition_groups_full_batch_runs_by_training_set():
+    GD, SGD, NGD = kernels.GD, kernels.SGD, kernels.NGD_LOSS
+    data_index = np.array([0, 1, 0, 0, 1, 2, 0, 0])
+    method = np.array([GD, GD, SGD, NGD, SGD, GD, GD, GD])
+    # loop path: groups of two or more full-batch runs on one training set, split between
+    # the threads; lone runs (training sets 1 and 2) and SGD runs stay solo
+    groups, solo = kernels.partition(data_index, method, 4, threads=2)
+    assert [g.tolist() for g in groups] == [[0, 3], [6, 7]]
+    assert solo.tolist() == [1, 2, 4, 5]
+    groups, solo = kernels.partition(data_index, method, 4, threads=1)
+    assert [g.tolist() for g in groups] == [[0, 3, 6, 7]]
+    # BLAS path: every full-batch run is in a group padded to GEMM_COLUMNS columns
+    C = kernels.GEMM_COLUMNS
+    groups, solo = kernels.partition(data_index, method, kernels.GEMM_MIN_FEATURES, threads=1)
+    assert [g.tolist() for g in groups] == [[0, 3, 6, 7] + [-1] * (C - 4),
+                                            [1] + [-1] * (C - 1), [5] + [-1] * (C - 1)]
+    assert solo.tolist() == [2, 4]
+    big = np.zeros(100, dtype=np.int64)
+    groups, _ = kernels.partition(big, np.full(100, GD), kernels.GEMM_MIN_FEATURES, threads=1)
+    assert [g.size for g in groups] == [kernels.MAX_GEMM_GROUP, 48]
+    assert np.concatenate(groups)[np.concatenate(groups) >= 0].tolist() == list(range(100))
+
+
+def test_blas_groups_of_any_width_give_the_same_bits():
+    """40 trajectories on one training set (one 48-column BLAS group) against each alone (16)."""
+    g = np.random.default_rng(5)
+    d = kernels.GEMM_MIN_FEATURES
+    X = g.normal(size=(90, d)) / np.sqrt(d)
+    Y = (g.random((40, 90)) < 0.5).astype(float)
+    lr = np.linspace(0.5, 2.0, 40)
+    whole = run_batch(X, Y, learning_rate=lr, steps=60, checkpoints=5)
+    groups, _ = kernels.partition(np.zeros(40), np.zeros(40), d, threads=1)
+    assert [grp.size for grp in groups] == [48]
+    for r in (0, 17, 39):
+        alone = run_batch(X, Y[r], learning_rate=lr[r], steps=60, checkpoints=5)
+        np.testing.assert_array_equal(alone.weights[0], whole.weights[r])
+        np.testing.assert_array_equal(alone.train_loss[0], whole.train_loss[r])
+
+
+@pytest.mark.parametrize("d", [4, kernels.GEMM_MIN_FEATURES])
+def test_split_into_two_calls_is_bit_identical(d):
+    X, Y, kw = _sweep_arrays(d)
     whole = run_batch(X, Y, **kw)
     per_traj = ("data_index", "loss", "method", "learning_rate", "batch_seed")
     parts = []
@@ -128,27 +193,27 @@ def test_split_into_two_calls_is_bit_identical():
 
 
 def test_bit_identical_for_one_and_two_threads():
-    X, Y, kw = _sweep_arrays()
-    here = _digest(run_batch(X, Y, **kw))
-    script = textwrap.dedent("""
+    dims = (4, kernels.GEMM_MIN_FEATURES)
+    here = [_sweep_digest(d) for d in dims]
+    script = textwrap.dedent(f"""
         import numba
         assert numba.config.NUMBA_NUM_THREADS == 1
-        from tests.test_kernels import _digest, _sweep_arrays
-        from logsim.engine import run_batch
-        X, Y, kw = _sweep_arrays()
-        print(_digest(run_batch(X, Y, **kw)))
+        from tests.test_kernels import _sweep_digest
+        for d in {dims}:
+            print(_sweep_digest(d))
     """)
     env = dict(os.environ, NUMBA_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                          text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
-    assert out.stdout.strip() == here
+    assert out.stdout.split() == here
     import numba
 
     assert numba.get_num_threads() >= 2 or os.cpu_count() == 1
 
 
-def test_divergence_is_marked_not_raised():
-    X, y, _ = _problem()
+@pytest.mark.parametrize("d", DIMS)
+def test_divergence_is_marked_not_raised(d):
+    X, y, _ = _problem(d=d)
     res = run_batch(X, np.stack([y, y]), loss=["exponential", "logistic"],
                     learning_rate=[1e4, 0.1], steps=200, checkpoints=20)
     assert res.diverged.tolist() == [True, False]
