@@ -43,3 +43,9 @@ def ordered_sums(fn):
 def helper(fn):
     """Compile a small scalar helper that is always inlined into its caller."""
     return numba.njit(inline="always", **_COMMON)(fn)
+
+
+def called(fn):
+    """Compile a loop that kernels call rather than inline: one copy of its machine code
+    however many kernels use it, which keeps their compile time down (strict IEEE)."""
+    return numba.njit(**_COMMON)(fn)

@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from logsim._jit import helper, kernel, linear_algebra, ordered_sums
+from logsim._jit import called, helper, kernel, linear_algebra, ordered_sums
 from logsim.losses import LOGISTIC, logistic_derivative, loss_derivative, loss_value
 from logsim.rng import uniform
 
@@ -52,7 +52,7 @@ def _logits_all(XT, w, z):
             z[i] += wj * XT[j, i]
 
 
-@helper
+@called
 def _mean_loss(code, z, y, rho_pos, rho_neg):
     total = 0.0
     for i in range(z.shape[0]):
@@ -109,7 +109,7 @@ def _lanes_project(X, RZ, GT):
             GT[j, b] /= n
 
 
-@helper
+@called
 def _residuals(code, z, y, rho_pos, rho_neg, resid):
     """``resid = l'(z, y)``, the derivative of the loss at every logit."""
     if code == LOGISTIC:  # the hot path: a branch-free loop LLVM vectorises
@@ -176,14 +176,9 @@ def _batch_project(X, perm, batch_size, rb, g):
 def _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g):
     """``g = sum_b l'(x_b.w, y_b) x_b / batch_size`` over the batch ``perm[:batch_size]``."""
     _batch_logits(X, w, perm, batch_size, zb)
-    for b in range(batch_size):  # gather once, so the residual loop below vectorises
+    for b in range(batch_size):  # gather once, so the residual loop vectorises
         yb[b] = y[perm[b]]
-    if code == LOGISTIC:
-        for b in range(batch_size):
-            rb[b] = logistic_derivative(zb[b], yb[b])
-    else:
-        for b in range(batch_size):
-            rb[b] = loss_derivative(code, zb[b], yb[b], rho_pos, rho_neg)
+    _residuals(code, zb, yb, rho_pos, rho_neg, rb)
     _batch_project(X, perm, batch_size, rb, g)
 
 
@@ -371,6 +366,7 @@ def _shared_data_group(
     RZ = np.zeros((n, m))
     GT = np.empty((d, m))
     z = np.empty(n)
+    resid = np.empty(n)
     w = np.empty(d)
     g = np.empty(d)
     loss = np.full(m, math.nan)
@@ -411,11 +407,12 @@ def _shared_data_group(
                 for b in range(m):
                     RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
         else:
-            for i in range(n):
-                for b in range(m):
-                    r = max(members[b], 0)
-                    RZ[i, b] = loss_derivative(loss_code[r], Z[i, b], YT[i, b], rho_pos[r],
-                                               rho_neg[r])
+            for b in range(m):
+                r = members[b]
+                if alive[b]:
+                    z[:] = Z[:, b]
+                    _residuals(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], resid)
+                    RZ[:, b] = resid
         for b in range(m):
             if not alive[b]:
                 RZ[:, b] = 0.0
