@@ -370,14 +370,22 @@ def _shared_data_group(
     w = np.empty(d)
     g = np.empty(d)
     loss = np.full(m, math.nan)
+    rate = np.zeros(m)  # step size per column; 0 in empty columns
+    finite = np.empty(m)
     alive = members >= 0
+    dead = m - np.sum(alive)  # columns not (or no longer) running: their RZ must be 0
     all_logistic = True
+    all_gd = True
+    any_ngd_loss = False
     for b in range(m):
         if alive[b]:
             r = members[b]
             WT[:, b] = w0[r]
             YT[:, b] = targets[r]
+            rate[b] = learning_rate[r]
             all_logistic = all_logistic and loss_code[r] == LOGISTIC
+            all_gd = all_gd and method[r] == GD
+            any_ngd_loss = any_ngd_loss or method[r] == NGD_LOSS
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
     for t in range(last + 1):
@@ -386,7 +394,7 @@ def _shared_data_group(
             np.dot(X, WT, Z)
         else:
             _lanes_logits(X, WT, Z)
-        for b in range(m):
+        for b in range(m if at_checkpoint or any_ngd_loss else 0):
             if not alive[b]:
                 continue
             r = members[b]
@@ -397,6 +405,7 @@ def _shared_data_group(
                 w[:] = WT[:, b]
                 if not _record(loss[b], w, weights[r], train_loss[r], k):
                     alive[b] = False
+                    dead += 1
                     WT[:, b] = 0.0
         if at_checkpoint:
             k += 1
@@ -413,7 +422,7 @@ def _shared_data_group(
                     z[:] = Z[:, b]
                     _residuals(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], resid)
                     RZ[:, b] = resid
-        for b in range(m):
+        for b in range(m if dead > 0 else 0):
             if not alive[b]:
                 RZ[:, b] = 0.0
         if blas:
@@ -423,6 +432,23 @@ def _shared_data_group(
                     GT[j, b] /= n
         else:
             _lanes_project(X, RZ, GT)
+        if all_gd:
+            # _update's GD step, w <- w - eta g, for every column at once; x * 0 is 0 for
+            # finite x and NaN otherwise, so finite[b] != 0 flags exactly the columns
+            # whose gradient or new weights _update would have rejected. Empty and dead
+            # columns have g = 0 and stay 0.
+            for b in range(m):
+                finite[b] = 0.0
+            for j in range(d):
+                for b in range(m):
+                    WT[j, b] -= rate[b] * GT[j, b]
+                    finite[b] += GT[j, b] * 0.0 + WT[j, b] * 0.0
+            for b in range(m):
+                if alive[b] and finite[b] != 0.0:
+                    alive[b] = False
+                    dead += 1
+                    WT[:, b] = 0.0
+            continue
         for b in range(m):
             if not alive[b]:
                 continue
@@ -433,6 +459,7 @@ def _shared_data_group(
                 WT[:, b] = w
             else:
                 alive[b] = False
+                dead += 1
                 WT[:, b] = 0.0
     for b in range(m):
         if members[b] >= 0:
