@@ -307,7 +307,8 @@ def partition(data_index, method, d, threads=None):
     a group is formed only where it helps (two or more members). On the BLAS path
     (``d >= GEMM_MIN_FEATURES``) every full-batch trajectory is in a group, padded to
     a multiple of ``GEMM_COLUMNS``, so that its bits never depend on its neighbours.
-    Groups are sized to keep ``threads`` threads busy.
+    Loop-path groups are sized to keep ``threads`` threads busy; BLAS-path groups take
+    up to ``MAX_GEMM_GROUP`` columns and share the threads by blocks of samples.
 
     Returns
     -------
@@ -327,10 +328,10 @@ def partition(data_index, method, d, threads=None):
         members = np.flatnonzero(full_batch & (data_index == data))
         if members.size < 2 and not blas:
             continue
-        largest = MAX_GEMM_GROUP if blas else MAX_LANES_GROUP
-        count = max(1, min(-(-members.size // threads), largest))  # ceil(size / threads)
-        if blas:
-            count = -(-count // GEMM_COLUMNS) * GEMM_COLUMNS
+        if blas:  # one group at a time, its products split between the threads
+            count = MAX_GEMM_GROUP
+        else:  # a group per thread
+            count = max(1, min(-(-members.size // threads), MAX_LANES_GROUP))
         for start in range(0, members.size, count):
             chunk = members[start:start + count]
             if chunk.size < 2 and not blas:
@@ -343,6 +344,51 @@ def partition(data_index, method, d, threads=None):
     return groups, np.flatnonzero(~in_group).astype(np.int64)
 
 
+#: Samples per block on the BLAS path: the threads split a group's products by blocks of
+#: samples, so every thread packs only its own rows of ``X``. The blocks are fixed (not
+#: derived from the thread count) and their partial gradients are summed in block order,
+#: so the bits do not depend on the number of threads.
+SAMPLE_BLOCK = 256
+
+
+@kernel
+def _blas_pass(
+    X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code, targets, rho_pos,
+    rho_neg, advance,
+):  # fmt: skip
+    """``Z = X W^T``; if ``advance``, also ``RZ = l'(Z)`` and ``partial[k] = X_k^T RZ_k``.
+
+    Block ``k`` holds samples ``k SAMPLE_BLOCK ..``; blocks run in parallel, each
+    product a single-threaded BLAS call. Columns that are not alive get ``RZ = 0``.
+    """
+    n = X.shape[0]
+    m = WT.shape[1]
+    for blk in prange(partial.shape[0]):
+        lo = blk * SAMPLE_BLOCK
+        hi = min(n, lo + SAMPLE_BLOCK)
+        Xb = X[lo:hi]
+        np.dot(Xb, WT, Z[lo:hi])
+        if advance:
+            if all_logistic:  # the hot path: a branch-free loop LLVM vectorises
+                for i in range(lo, hi):
+                    for b in range(m):
+                        RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
+            else:
+                z = np.empty(hi - lo)
+                resid = np.empty(hi - lo)
+                for b in range(m):
+                    if alive[b]:
+                        r = members[b]
+                        z[:] = Z[lo:hi, b]
+                        _residuals(loss_code[r], z, targets[r, lo:hi], rho_pos[r], rho_neg[r],
+                                   resid)
+                        RZ[lo:hi, b] = resid
+            for b in range(m):
+                if not alive[b]:
+                    RZ[lo:hi, b] = 0.0
+            np.dot(Xb.T, RZ[lo:hi], partial[blk])
+
+
 @kernel(parallel=False)
 def _shared_data_group(
     X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
@@ -352,8 +398,9 @@ def _shared_data_group(
 
     Trajectory ``b`` of the group is column ``b`` of ``W^T`` (``d x m``), of the logits
     ``Z = X W^T`` (``n x m``) and of their loss derivatives ``RZ``; the gradients are
-    ``G^T = X^T RZ / n``. Both products are BLAS calls when ``d >= GEMM_MIN_FEATURES``,
-    otherwise the ordered loops, which give each trajectory exactly the bits
+    ``G^T = X^T RZ / n``. Both products are BLAS calls when ``d >= GEMM_MIN_FEATURES``
+    (:func:`_blas_pass`, in parallel over blocks of samples; the group itself must then be
+    run outside ``prange``), otherwise the ordered loops, which give each trajectory the bits
     :func:`_trajectory` gives it. Recording and updates are :func:`_record` and
     :func:`_update`, column by column. A column that diverges is zeroed and left alone.
     """
@@ -365,6 +412,8 @@ def _shared_data_group(
     Z = np.empty((n, m))
     RZ = np.zeros((n, m))
     GT = np.empty((d, m))
+    blocks = -(-n // SAMPLE_BLOCK) if blas else 0
+    partial = np.empty((blocks, d, m))
     z = np.empty(n)
     resid = np.empty(n)
     w = np.empty(d)
@@ -391,7 +440,8 @@ def _shared_data_group(
     for t in range(last + 1):
         at_checkpoint = t == checkpoints[k]
         if blas:
-            np.dot(X, WT, Z)
+            _blas_pass(X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code,
+                       targets, rho_pos, rho_neg, t < last)
         else:
             _lanes_logits(X, WT, Z)
         for b in range(m if at_checkpoint or any_ngd_loss else 0):
@@ -406,31 +456,36 @@ def _shared_data_group(
                 if not _record(loss[b], w, weights[r], train_loss[r], k):
                     alive[b] = False
                     dead += 1
+                    rate[b] = 0.0
                     WT[:, b] = 0.0
         if at_checkpoint:
             k += 1
         if t == last:
             break
-        if all_logistic:  # the hot path: one long branch-free loop LLVM vectorises
-            for i in range(n):
-                for b in range(m):
-                    RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
-        else:
-            for b in range(m):
-                r = members[b]
-                if alive[b]:
-                    z[:] = Z[:, b]
-                    _residuals(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], resid)
-                    RZ[:, b] = resid
-        for b in range(m if dead > 0 else 0):
-            if not alive[b]:
-                RZ[:, b] = 0.0
-        if blas:
-            np.dot(XT, RZ, GT)
+        if blas:  # G^T: the blocks' partial gradients, summed in block order
+            GT[:] = partial[0]
+            for blk in range(1, blocks):
+                for j in range(d):
+                    for b in range(m):
+                        GT[j, b] += partial[blk, j, b]
             for j in range(d):
                 for b in range(m):
                     GT[j, b] /= n
         else:
+            if all_logistic:  # the hot path: one long branch-free loop LLVM vectorises
+                for i in range(n):
+                    for b in range(m):
+                        RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
+            else:
+                for b in range(m):
+                    r = members[b]
+                    if alive[b]:
+                        z[:] = Z[:, b]
+                        _residuals(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], resid)
+                        RZ[:, b] = resid
+            for b in range(m if dead > 0 else 0):
+                if not alive[b]:
+                    RZ[:, b] = 0.0
             _lanes_project(X, RZ, GT)
         if all_gd:
             # _update's GD step, w <- w - eta g, for every column at once; x * 0 is 0 for
@@ -444,9 +499,12 @@ def _shared_data_group(
                     WT[j, b] -= rate[b] * GT[j, b]
                     finite[b] += GT[j, b] * 0.0 + WT[j, b] * 0.0
             for b in range(m):
-                if alive[b] and finite[b] != 0.0:
+                if not alive[b]:
+                    WT[:, b] = 0.0  # a column that died at this step's checkpoint moved
+                elif finite[b] != 0.0:
                     alive[b] = False
                     dead += 1
+                    rate[b] = 0.0
                     WT[:, b] = 0.0
             continue
         for b in range(m):
@@ -460,6 +518,7 @@ def _shared_data_group(
             else:
                 alive[b] = False
                 dead += 1
+                rate[b] = 0.0
                 WT[:, b] = 0.0
     for b in range(m):
         if members[b] >= 0:
@@ -522,14 +581,25 @@ def run_trajectories(
     weights = np.full((R, K, d), np.nan)
     train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
-    # Full-batch trajectories sharing a training set, a group per thread, in lanes.
-    for q in prange(group_start.shape[0] - 1):
-        members = group_members[group_start[q]:group_start[q + 1]]
-        data = data_index[members[0]]
-        _shared_data_group(
-            X[data], XT[data], targets, members, loss_code, method, learning_rate, rho_pos,
-            rho_neg, w0, checkpoints, weights, train_loss, diverged,
-        )  # fmt: skip
+    # Full-batch trajectories sharing a training set, in lanes: a group per thread, or
+    # with d >= GEMM_MIN_FEATURES one group at a time, its products split between threads.
+    groups = group_start.shape[0] - 1
+    if d >= GEMM_MIN_FEATURES:
+        for q in range(groups):
+            members = group_members[group_start[q]:group_start[q + 1]]
+            data = data_index[members[0]]
+            _shared_data_group(
+                X[data], XT[data], targets, members, loss_code, method, learning_rate,
+                rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
+            )  # fmt: skip
+    else:
+        for q in prange(groups):
+            members = group_members[group_start[q]:group_start[q + 1]]
+            data = data_index[members[0]]
+            _shared_data_group(
+                X[data], XT[data], targets, members, loss_code, method, learning_rate,
+                rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
+            )  # fmt: skip
     # The others one by one, a thread each. Neither path's arithmetic for a trajectory
     # depends on the other trajectories of the call, so any chunking gives the same bits.
     for i in prange(solo.shape[0]):
