@@ -344,6 +344,44 @@ def partition(data_index, method, d, threads=None):
     return groups, np.flatnonzero(~in_group).astype(np.int64)
 
 
+@helper
+def _group_residuals(
+    Z, YT, RZ, lo, hi, members, alive, all_logistic, loss_code, targets, rho_pos, rho_neg,
+    z, resid,
+):  # fmt: skip
+    """``RZ = l'(Z, Y)`` on rows ``lo .. hi - 1`` of a group; 0 in columns not alive.
+
+    ``z`` and ``resid`` are scratch rows of at least ``hi - lo`` entries (used only when
+    some column's loss is not logistic). Each entry is the number :func:`_residuals`
+    gives a lone trajectory.
+    """
+    m = Z.shape[1]
+    if all_logistic:  # the hot path: one long branch-free loop LLVM vectorises
+        for i in range(lo, hi):
+            for b in range(m):
+                RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
+    else:
+        rows = hi - lo
+        for b in range(m):
+            if alive[b]:
+                r = members[b]
+                z[:rows] = Z[lo:hi, b]
+                _residuals(loss_code[r], z[:rows], targets[r, lo:hi], rho_pos[r], rho_neg[r],
+                           resid[:rows])
+                RZ[lo:hi, b] = resid[:rows]
+    for b in range(m):
+        if not alive[b]:
+            RZ[lo:hi, b] = 0.0
+
+
+@helper
+def _retire(b, alive, rate, WT):
+    """Stop column ``b`` of a group: it diverged (or is empty); its weights stay 0."""
+    alive[b] = False
+    rate[b] = 0.0
+    WT[:, b] = 0.0
+
+
 #: Samples per block on the BLAS path: the threads split a group's products by blocks of
 #: samples, so every thread packs only its own rows of ``X``. The blocks are fixed (not
 #: derived from the thread count) and their partial gradients are summed in block order,
@@ -354,38 +392,23 @@ SAMPLE_BLOCK = 256
 @kernel
 def _blas_pass(
     X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code, targets, rho_pos,
-    rho_neg, advance,
+    rho_neg, advance, zs, rs,
 ):  # fmt: skip
     """``Z = X W^T``; if ``advance``, also ``RZ = l'(Z)`` and ``partial[k] = X_k^T RZ_k``.
 
     Block ``k`` holds samples ``k SAMPLE_BLOCK ..``; blocks run in parallel, each
-    product a single-threaded BLAS call. Columns that are not alive get ``RZ = 0``.
+    product a single-threaded BLAS call, ``zs[k]`` and ``rs[k]`` its scratch rows.
+    Columns that are not alive get ``RZ = 0``.
     """
     n = X.shape[0]
-    m = WT.shape[1]
     for blk in prange(partial.shape[0]):
         lo = blk * SAMPLE_BLOCK
         hi = min(n, lo + SAMPLE_BLOCK)
         Xb = X[lo:hi]
         np.dot(Xb, WT, Z[lo:hi])
         if advance:
-            if all_logistic:  # the hot path: a branch-free loop LLVM vectorises
-                for i in range(lo, hi):
-                    for b in range(m):
-                        RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
-            else:
-                z = np.empty(hi - lo)
-                resid = np.empty(hi - lo)
-                for b in range(m):
-                    if alive[b]:
-                        r = members[b]
-                        z[:] = Z[lo:hi, b]
-                        _residuals(loss_code[r], z, targets[r, lo:hi], rho_pos[r], rho_neg[r],
-                                   resid)
-                        RZ[lo:hi, b] = resid
-            for b in range(m):
-                if not alive[b]:
-                    RZ[lo:hi, b] = 0.0
+            _group_residuals(Z, YT, RZ, lo, hi, members, alive, all_logistic, loss_code,
+                             targets, rho_pos, rho_neg, zs[blk], rs[blk])
             np.dot(Xb.T, RZ[lo:hi], partial[blk])
 
 
@@ -414,6 +437,8 @@ def _shared_data_group(
     GT = np.empty((d, m))
     blocks = -(-n // SAMPLE_BLOCK) if blas else 0
     partial = np.empty((blocks, d, m))
+    zs = np.empty((blocks, SAMPLE_BLOCK))  # per-block scratch rows of _group_residuals
+    rs = np.empty((blocks, SAMPLE_BLOCK))
     z = np.empty(n)
     resid = np.empty(n)
     w = np.empty(d)
@@ -422,7 +447,6 @@ def _shared_data_group(
     rate = np.zeros(m)  # step size per column; 0 in empty columns
     finite = np.empty(m)
     alive = members >= 0
-    dead = m - np.sum(alive)  # columns not (or no longer) running: their RZ must be 0
     all_logistic = True
     all_gd = True
     any_ngd_loss = False
@@ -441,7 +465,7 @@ def _shared_data_group(
         at_checkpoint = t == checkpoints[k]
         if blas:
             _blas_pass(X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code,
-                       targets, rho_pos, rho_neg, t < last)
+                       targets, rho_pos, rho_neg, t < last, zs, rs)
         else:
             _lanes_logits(X, WT, Z)
         for b in range(m if at_checkpoint or any_ngd_loss else 0):
@@ -454,10 +478,7 @@ def _shared_data_group(
             if at_checkpoint:
                 w[:] = WT[:, b]
                 if not _record(loss[b], w, weights[r], train_loss[r], k):
-                    alive[b] = False
-                    dead += 1
-                    rate[b] = 0.0
-                    WT[:, b] = 0.0
+                    _retire(b, alive, rate, WT)
         if at_checkpoint:
             k += 1
         if t == last:
@@ -472,20 +493,8 @@ def _shared_data_group(
                 for b in range(m):
                     GT[j, b] /= n
         else:
-            if all_logistic:  # the hot path: one long branch-free loop LLVM vectorises
-                for i in range(n):
-                    for b in range(m):
-                        RZ[i, b] = logistic_derivative(Z[i, b], YT[i, b])
-            else:
-                for b in range(m):
-                    r = members[b]
-                    if alive[b]:
-                        z[:] = Z[:, b]
-                        _residuals(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], resid)
-                        RZ[:, b] = resid
-            for b in range(m if dead > 0 else 0):
-                if not alive[b]:
-                    RZ[:, b] = 0.0
+            _group_residuals(Z, YT, RZ, 0, n, members, alive, all_logistic, loss_code,
+                             targets, rho_pos, rho_neg, z, resid)
             _lanes_project(X, RZ, GT)
         if all_gd:
             # _update's GD step, w <- w - eta g, for every column at once; x * 0 is 0 for
@@ -499,13 +508,9 @@ def _shared_data_group(
                     WT[j, b] -= rate[b] * GT[j, b]
                     finite[b] += GT[j, b] * 0.0 + WT[j, b] * 0.0
             for b in range(m):
-                if not alive[b]:
-                    WT[:, b] = 0.0  # a column that died at this step's checkpoint moved
-                elif finite[b] != 0.0:
-                    alive[b] = False
-                    dead += 1
-                    rate[b] = 0.0
-                    WT[:, b] = 0.0
+                # a column that died at this step's checkpoint moved: zero it again
+                if not alive[b] or finite[b] != 0.0:
+                    _retire(b, alive, rate, WT)
             continue
         for b in range(m):
             if not alive[b]:
@@ -516,13 +521,24 @@ def _shared_data_group(
             if _update(method[r], learning_rate[r], loss[b], g, w):
                 WT[:, b] = w
             else:
-                alive[b] = False
-                dead += 1
-                rate[b] = 0.0
-                WT[:, b] = 0.0
+                _retire(b, alive, rate, WT)
     for b in range(m):
         if members[b] >= 0:
             diverged[members[b]] = not alive[b]
+
+
+@helper
+def _run_group(
+    X, XT, targets, data_index, group_members, group_start, q, loss_code, method,
+    learning_rate, rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
+):  # fmt: skip
+    """Run group ``q`` of :func:`run_trajectories` on its training set."""
+    members = group_members[group_start[q]:group_start[q + 1]]
+    data = data_index[members[0]]
+    _shared_data_group(
+        X[data], XT[data], targets, members, loss_code, method, learning_rate, rho_pos,
+        rho_neg, w0, checkpoints, weights, train_loss, diverged,
+    )  # fmt: skip
 
 
 @kernel
@@ -586,20 +602,14 @@ def run_trajectories(
     groups = group_start.shape[0] - 1
     if d >= GEMM_MIN_FEATURES:
         for q in range(groups):
-            members = group_members[group_start[q]:group_start[q + 1]]
-            data = data_index[members[0]]
-            _shared_data_group(
-                X[data], XT[data], targets, members, loss_code, method, learning_rate,
-                rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
-            )  # fmt: skip
+            _run_group(X, XT, targets, data_index, group_members, group_start, q, loss_code,
+                       method, learning_rate, rho_pos, rho_neg, w0, checkpoints, weights,
+                       train_loss, diverged)
     else:
         for q in prange(groups):
-            members = group_members[group_start[q]:group_start[q + 1]]
-            data = data_index[members[0]]
-            _shared_data_group(
-                X[data], XT[data], targets, members, loss_code, method, learning_rate,
-                rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
-            )  # fmt: skip
+            _run_group(X, XT, targets, data_index, group_members, group_start, q, loss_code,
+                       method, learning_rate, rho_pos, rho_neg, w0, checkpoints, weights,
+                       train_loss, diverged)
     # The others one by one, a thread each. Neither path's arithmetic for a trajectory
     # depends on the other trajectories of the call, so any chunking gives the same bits.
     for i in prange(solo.shape[0]):
