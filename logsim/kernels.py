@@ -148,26 +148,70 @@ def _draw_batch(perm, batch_size, key, step):
 
 @linear_algebra
 def _batch_logits(X, w, perm, batch_size, zb):
-    """``zb[b] = x_{perm[b]} . w`` for the batch ``perm[:batch_size]``."""
-    for b in range(batch_size):
-        i = perm[b]
-        acc = 0.0
-        for j in range(w.shape[0]):
-            acc += X[i, j] * w[j]
-        zb[b] = acc
+    """``zb[b] = x_{perm[b]} . w`` for the batch ``perm[:batch_size]``.
+
+    Four rows per pass over ``w``: four independent sums in flight, each of which LLVM
+    vectorises over features (a row alone is one latency-bound chain).
+    """
+    d = w.shape[0]
+    b = 0
+    while b + 4 <= batch_size:
+        x0 = X[perm[b]]
+        x1 = X[perm[b + 1]]
+        x2 = X[perm[b + 2]]
+        x3 = X[perm[b + 3]]
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for j in range(d):
+            wj = w[j]
+            a0 += x0[j] * wj
+            a1 += x1[j] * wj
+            a2 += x2[j] * wj
+            a3 += x3[j] * wj
+        zb[b] = a0
+        zb[b + 1] = a1
+        zb[b + 2] = a2
+        zb[b + 3] = a3
+        b += 4
+    while b < batch_size:
+        x0 = X[perm[b]]
+        a0 = 0.0
+        for j in range(d):
+            a0 += x0[j] * w[j]
+        zb[b] = a0
+        b += 1
 
 
 @linear_algebra
 def _batch_project(X, perm, batch_size, rb, g):
-    """``g = sum_b rb[b] x_{perm[b]} / batch_size``."""
+    """``g = sum_b rb[b] x_{perm[b]} / batch_size``.
+
+    Four rows per pass over ``g``: one load and store of ``g[j]`` per four multiply-adds.
+    """
     d = g.shape[0]
     for j in range(d):
         g[j] = 0.0
-    for b in range(batch_size):
-        i = perm[b]
-        rbb = rb[b]
+    b = 0
+    while b + 4 <= batch_size:
+        x0 = X[perm[b]]
+        x1 = X[perm[b + 1]]
+        x2 = X[perm[b + 2]]
+        x3 = X[perm[b + 3]]
+        r0 = rb[b]
+        r1 = rb[b + 1]
+        r2 = rb[b + 2]
+        r3 = rb[b + 3]
         for j in range(d):
-            g[j] += rbb * X[i, j]
+            g[j] = g[j] + r0 * x0[j] + r1 * x1[j] + r2 * x2[j] + r3 * x3[j]
+        b += 4
+    while b < batch_size:
+        x0 = X[perm[b]]
+        r0 = rb[b]
+        for j in range(d):
+            g[j] += r0 * x0[j]
+        b += 1
     for j in range(d):
         g[j] /= batch_size
 
