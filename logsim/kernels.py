@@ -245,6 +245,39 @@ def _record(loss, w, weights_out, loss_out, k):
     return True
 
 
+#: A sum of squares at least this large is accurate: squares that underflowed (each below
+#: 2**-1022) change it by under d * 2**-1022, far below one ulp. Below it, :func:`_norm`
+#: rescales.
+_TINY_SUM_OF_SQUARES = 2.0 ** -900
+
+
+@helper
+def _norm(g):
+    """``||g||_2``, without underflow or overflow for any finite ``g``.
+
+    The plain ``sqrt(sum g_j**2)`` is used where it is accurate (so bits stay what they
+    always were); where the sum of squares underflows (every ``|g_j| < 1.5e-162``, which
+    happens to a normalized-GD run on separable data once its margins pass about 370:
+    the step would stop although ``g`` has a direction) or overflows, the entries are
+    first divided by ``max |g_j|``, as in LAPACK's ``dnrm2``.
+    """
+    sum_sq = 0.0
+    for j in range(g.shape[0]):
+        sum_sq += g[j] * g[j]
+    if _TINY_SUM_OF_SQUARES <= sum_sq <= 1e300:
+        return math.sqrt(sum_sq)
+    big = 0.0
+    for j in range(g.shape[0]):
+        big = max(big, abs(g[j]))
+    if big == 0.0:
+        return 0.0
+    sum_sq = 0.0
+    for j in range(g.shape[0]):
+        q = g[j] / big
+        sum_sq += q * q
+    return big * math.sqrt(sum_sq)
+
+
 @helper
 def _update(method, learning_rate, loss, g, w):
     """``w <- w - scale g`` with the method's step (see :func:`run_trajectories`).
@@ -256,10 +289,7 @@ def _update(method, learning_rate, loss, g, w):
         return False
     scale = learning_rate
     if method == NGD_GRADIENT:
-        norm = 0.0
-        for j in range(g.shape[0]):
-            norm += g[j] * g[j]
-        norm = math.sqrt(norm)
+        norm = _norm(g)
         scale = learning_rate / norm if norm > 0.0 else 0.0
     elif method == NGD_LOSS:
         scale = learning_rate / loss if loss > 0.0 else 0.0

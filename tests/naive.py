@@ -6,6 +6,8 @@ the formulas in the papers, so a test comparing the two is a real check.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import expit
 
@@ -125,7 +127,7 @@ def trajectory(X, y, *, loss_name, method, learning_rate, steps, checkpoints,
         if method == "gd" or method == "sgd":
             w = w - learning_rate * g
         elif method == "ngd_gradient":
-            norm = np.linalg.norm(g)
+            norm = math.hypot(*g)  # scaled internally: no underflow of sum g_j**2
             if norm > 0:  # at a zero gradient (a hinge loss at 0) there is no direction: stay
                 w = w - learning_rate * g / norm
         elif method == "ngd_loss":

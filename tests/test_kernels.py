@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from logsim import engine, kernels, losses, rng
 from logsim.engine import run_batch
@@ -63,6 +64,29 @@ def test_kernel_matches_naive_optimiser(method, normalize, naive_method, loss, s
     np.testing.assert_array_equal(res.checkpoints, ckpt)
     np.testing.assert_allclose(res.weights[0], W, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(res.train_loss[0], L, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("d", DIMS)
+def test_normalized_gd_keeps_moving_where_the_squared_gradient_underflows(d):
+    """Margins near 400: every |g_j| is about 1e-175, so sum g_j**2 underflows to 0, yet g
+    has a direction and a normalized step must still have length eta (Nacson et al. 2019)."""
+    g = np.random.default_rng(8)
+    n = 30
+    X = g.normal(size=(n, d))
+    w_true = g.normal(size=d)
+    y = (X @ w_true > 0).astype(float)
+    w0 = w_true * (400.0 / np.min(np.abs(X @ w_true)))  # every margin >= 400
+    grad0 = X.T @ (expit(X @ w0) - y) / n
+    assert np.sum(grad0 * grad0) == 0.0 and np.all(np.isfinite(grad0)) and np.any(grad0 != 0)
+    steps, lr = 6, 0.5
+    res = run_batch(X, y, method="normalized_gd", normalize="gradient", learning_rate=lr,
+                    steps=steps, checkpoints=list(range(steps + 1)), w0=w0)
+    W, _ = naive.trajectory(X, y, loss_name="logistic", method="ngd_gradient",
+                            learning_rate=lr, steps=steps, checkpoints=list(range(steps + 1)),
+                            w0=w0)
+    np.testing.assert_allclose(res.weights[0], W, rtol=1e-13)
+    step_lengths = np.linalg.norm(np.diff(res.weights[0], axis=0), axis=1)
+    np.testing.assert_allclose(step_lengths, lr, rtol=1e-9)
 
 
 def test_single_example_sgd_is_the_articles_update():
