@@ -18,7 +18,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from logsim._jit import helper
+from logsim._jit import called, helper
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238  # ln 2 rounded to 32 significant bits: k * _LN2_HI is exact
@@ -101,3 +101,10 @@ def exp(x):
     if x0 != x0:
         return x0
     return value
+
+
+#: :func:`exp` compiled once and called rather than inlined, for scalar code off the hot
+#: path (the losses' ``softplus`` and ``sigmoid``). Numba inlines a helper by copying its
+#: IR, at a cost that grows with the caller's size; ten inlined copies of this polynomial
+#: made ``loss_value`` alone take 6-18 s to compile. Same instructions, same bits.
+exp_called = called(exp.py_func)

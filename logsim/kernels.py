@@ -29,7 +29,14 @@ import numpy as np
 from numba import prange
 
 from logsim._jit import called, helper, kernel, linear_algebra, ordered_sums
-from logsim.losses import LOGISTIC, logistic_derivative, loss_derivative, loss_value
+from logsim.losses import (
+    HINGE,
+    LOGISTIC,
+    logistic_derivative,
+    loss_derivative,
+    loss_derivative_call,
+    loss_value_call,
+)
 from logsim.rng import uniform
 
 #: Optimiser codes understood by :func:`run_trajectories`.
@@ -54,9 +61,14 @@ def _logits_all(XT, w, z):
 
 @called
 def _mean_loss(code, z, y, rho_pos, rho_neg):
+    """Mean of :func:`logsim.losses.loss_value` over the samples, summed in order.
+
+    Off the hot path (checkpoints, and normalized GD by the loss), so the loss is a call
+    per sample: the libm ``log1p`` in every loss costs more than the call.
+    """
     total = 0.0
     for i in range(z.shape[0]):
-        total += loss_value(code, z[i], y[i], rho_pos, rho_neg)
+        total += loss_value_call(code, z[i], y[i], rho_pos, rho_neg)
     return total / z.shape[0]
 
 
@@ -115,9 +127,12 @@ def _residuals(code, z, y, rho_pos, rho_neg, resid):
     if code == LOGISTIC:  # the hot path: a branch-free loop LLVM vectorises
         for i in range(z.shape[0]):
             resid[i] = logistic_derivative(z[i], y[i])
-    else:
+    elif code == HINGE:  # a select per sample: vectorised too, and small to compile
         for i in range(z.shape[0]):
-            resid[i] = loss_derivative(code, z[i], y[i], rho_pos, rho_neg)
+            resid[i] = loss_derivative(HINGE, z[i], y[i], 0.0, 0.0)
+    else:  # one call per sample keeps the compiled code (and compile time) small
+        for i in range(z.shape[0]):
+            resid[i] = loss_derivative_call(code, z[i], y[i], rho_pos, rho_neg)
 
 
 @helper
@@ -521,18 +536,25 @@ def _shared_data_group(
     rate = np.zeros(m)  # step size per column; 0 in empty columns
     finite = np.empty(m)
     alive = members >= 0
-    all_logistic = True
-    all_gd = True
-    any_ngd_loss = False
+    # Counts rather than running booleans: a flag that starts as the constant True is
+    # typed Literal[bool] at one call of _blas_pass, which compiled it a second time.
+    n_alive = 0
+    n_logistic = 0
+    n_gd = 0
+    n_ngd_loss = 0
     for b in range(m):
         if alive[b]:
             r = members[b]
             WT[:, b] = w0[r]
             YT[:, b] = targets[r]
             rate[b] = learning_rate[r]
-            all_logistic = all_logistic and loss_code[r] == LOGISTIC
-            all_gd = all_gd and method[r] == GD
-            any_ngd_loss = any_ngd_loss or method[r] == NGD_LOSS
+            n_alive += 1
+            n_logistic += loss_code[r] == LOGISTIC
+            n_gd += method[r] == GD
+            n_ngd_loss += method[r] == NGD_LOSS
+    all_logistic = n_logistic == n_alive
+    all_gd = n_gd == n_alive
+    any_ngd_loss = n_ngd_loss > 0
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
     for t in range(last + 1):
