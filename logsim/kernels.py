@@ -266,6 +266,11 @@ def _record(loss, w, weights_out, loss_out, k):
 _TINY_SUM_OF_SQUARES = 2.0 ** -900
 
 
+#: Largest step factor ``learning_rate / divisor`` applied as is; beyond it (a gradient
+#: norm or loss near the subnormal range) :func:`_update` divides ``g`` first.
+_MAX_SCALE = 1e300
+
+
 @helper
 def _norm(g):
     """``||g||_2``, without underflow or overflow for any finite ``g``.
@@ -302,14 +307,20 @@ def _update(method, learning_rate, loss, g, w):
     """
     if not _all_finite(g):
         return False
-    scale = learning_rate
+    divisor = 1.0  # the step is learning_rate * g / divisor
     if method == NGD_GRADIENT:
-        norm = _norm(g)
-        scale = learning_rate / norm if norm > 0.0 else 0.0
+        divisor = _norm(g)
     elif method == NGD_LOSS:
-        scale = learning_rate / loss if loss > 0.0 else 0.0
-    for j in range(w.shape[0]):
-        w[j] -= scale * g[j]
+        divisor = loss
+    if divisor <= 0.0:  # no direction (g = 0), or a loss that has underflowed: stay
+        return True
+    scale = learning_rate / divisor
+    if scale <= _MAX_SCALE:
+        for j in range(w.shape[0]):
+            w[j] -= scale * g[j]
+    else:  # divisor so small (subnormal) that 1/divisor overflows: divide g first
+        for j in range(w.shape[0]):
+            w[j] -= learning_rate * (g[j] / divisor)
     return _all_finite(w)
 
 

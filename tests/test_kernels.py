@@ -89,6 +89,27 @@ def test_normalized_gd_keeps_moving_where_the_squared_gradient_underflows(d):
     np.testing.assert_allclose(step_lengths, lr, rtol=1e-9)
 
 
+@pytest.mark.parametrize("normalize", ["gradient", "loss"])
+def test_normalized_gd_with_a_subnormal_gradient_stays_finite(normalize):
+    """Exponential loss at margins near 735: exp(-735) ~ 1e-319 is subnormal, so both the
+    gradient norm and the loss are, and learning_rate / divisor overflows to inf. The step
+    must still be finite and along -g (each step moves w by about eta for the gradient
+    norm; by eta |g|/L for the loss), not turn w into inf or NaN."""
+    X = np.array([[1.0, 0.2], [0.9, -0.3], [1.1, 0.1]])
+    y = np.ones(3)
+    w0 = np.array([735.0 / 0.9, 0.0])  # margins x.w in [735, 899]: l(z) = exp(-z) subnormal
+    steps, lr = 4, 0.5
+    res = run_batch(X, y, loss="exponential", method="normalized_gd", normalize=normalize,
+                    learning_rate=lr, steps=steps, checkpoints=list(range(steps + 1)), w0=w0)
+    assert not res.diverged[0]
+    W = res.weights[0]
+    assert np.all(np.isfinite(W))
+    moves = np.diff(W, axis=0)
+    assert np.all(moves[:, 0] > 0)  # along -g: every sample pulls w_0 up
+    if normalize == "gradient":  # subnormal g: about 3 significant digits of direction
+        np.testing.assert_allclose(np.linalg.norm(moves, axis=1), lr, rtol=1e-2)
+
+
 def test_single_example_sgd_is_the_articles_update():
     """b = 1: w <- w - eta (sigmoid(w.x_i) - y_i) x_i, step by step."""
     X, y, _ = _problem(n=25)
