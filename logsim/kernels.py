@@ -28,6 +28,7 @@ import numba
 import numpy as np
 from numba import prange
 
+from logsim._blas import gemm
 from logsim._jit import called, helper, kernel, linear_algebra, ordered_sums
 from logsim.losses import (
     HINGE,
@@ -383,8 +384,8 @@ def _trajectory(
     return False
 
 
-#: Smallest feature count for which a group's two products are BLAS calls (Numba's
-#: ``np.dot``) rather than the ordered loops :func:`_lanes_logits`/:func:`_lanes_project`.
+#: Smallest feature count for which a group's two products are BLAS calls
+#: (:func:`logsim._blas.gemm`) rather than the ordered loops :func:`_lanes_logits`/:func:`_lanes_project`.
 GEMM_MIN_FEATURES = 64
 
 #: Trajectories per group on the BLAS path are padded to a multiple of this (empty
@@ -505,11 +506,11 @@ def _blas_pass(
         lo = blk * SAMPLE_BLOCK
         hi = min(n, lo + SAMPLE_BLOCK)
         Xb = X[lo:hi]
-        np.dot(Xb, WT, Z[lo:hi])
+        gemm(Xb, WT, Z[lo:hi])
         if advance:
             _group_residuals(Z, YT, RZ, lo, hi, members, alive, all_logistic, loss_code,
                              targets, rho_pos, rho_neg, zs[blk], rs[blk])
-            np.dot(Xb.T, RZ[lo:hi], partial[blk])
+            gemm(Xb.T, RZ[lo:hi], partial[blk])
 
 
 @kernel(parallel=False)
