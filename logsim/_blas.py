@@ -37,7 +37,7 @@ def gemm(typingctx, a, b, out):
     def codegen(context, builder, signature, args):
         ensure_blas()
         arrays = [context.make_array(t)(context, builder, v)
-                  for t, v in zip(signature.args, args)]
+                  for t, v in zip(signature.args, args, strict=True)]
         shapes = [cgutils.unpack_tuple(builder, arr.shape) for arr in arrays]
         call_xxgemm(context, builder,
                     signature.args[0], shapes[0], arrays[0].data,

@@ -385,7 +385,8 @@ def _trajectory(
 
 
 #: Smallest feature count for which a group's two products are BLAS calls
-#: (:func:`logsim._blas.gemm`) rather than the ordered loops :func:`_lanes_logits`/:func:`_lanes_project`.
+#: (:func:`logsim._blas.gemm`) rather than the ordered loops :func:`_lanes_logits` and
+#: :func:`_lanes_project`.
 GEMM_MIN_FEATURES = 64
 
 #: Trajectories per group on the BLAS path are padded to a multiple of this (empty
