@@ -372,6 +372,25 @@ def _row_blocks(idx: np.ndarray, n: int):
         yield idx[start : start + size]
 
 
+def _weight_norms(values: np.ndarray) -> np.ndarray:
+    """``||w||`` over the last axis ignoring NaN padding; NaN where a row is all NaN.
+
+    Computed :data:`_BLOCK` elements at a time, so the temporaries stay small however
+    large ``values`` is; each row is summed exactly as a whole-array ``nansum`` would.
+    """
+    norms = np.empty(values.shape[:-1])
+    flat_norms = norms.reshape(-1)  # a view: norms is new and C-contiguous
+    rows = values.reshape(-1, values.shape[-1])  # a view when values is C-contiguous
+    step = max(1, _BLOCK // max(rows.shape[1], 1))
+    for start in range(0, rows.shape[0], step):
+        block = rows[start : start + step]
+        with np.errstate(invalid="ignore"):
+            allnan = np.all(np.isnan(block), axis=-1)
+            norm = np.sqrt(np.nansum(block * block, axis=-1))
+        flat_norms[start : start + step] = np.where(allnan, np.nan, norm)
+    return norms
+
+
 # --------------------------------------------------------------------------- test set
 
 
@@ -570,12 +589,8 @@ def analyse(ds: xr.Dataset, *, loss: str | None = None) -> xr.Dataset:
     W = base["weights"]
     new: dict[str, xr.Variable] = {}
 
-    values = W.values
-    with np.errstate(invalid="ignore"):
-        allnan = np.all(np.isnan(values), axis=-1)
-        norm = np.sqrt(np.nansum(values * values, axis=-1))
     new["weight_norm"] = xr.Variable(
-        W.dims[:-1], np.where(allnan, np.nan, norm), dict(VARIABLES["weight_norm"])
+        W.dims[:-1], _weight_norms(W.values), dict(VARIABLES["weight_norm"])
     )
 
     new.update(_test_variables(base, grid, W))

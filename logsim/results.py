@@ -14,6 +14,7 @@ import hashlib
 import os
 import platform
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -137,14 +138,26 @@ def _data_variables(plan, dims_grid):
 
 
 def assemble(plan, chunks) -> xr.Dataset:
-    """One labelled dataset from the chunk results of ``plan`` (in any order)."""
-    chunks = sorted(chunks, key=lambda c: c.chunk)
-    if [c.chunk for c in chunks] != list(range(plan.n_chunks)):
-        raise ValueError("cannot assemble a result: some chunks are missing")
-    weights = np.concatenate([c.weights for c in chunks])
-    train_loss = np.concatenate([c.train_loss for c in chunks])
-    diverged = np.concatenate([c.diverged for c in chunks])
-    transition = np.concatenate([c.transition for c in chunks])
+    """One labelled dataset from the chunk results of ``plan``.
+
+    Parameters
+    ----------
+    plan : logsim.sweep.Plan
+    chunks : logsim.sweep.SweepArrays or iterable of logsim.sweep.ChunkResult
+        Every chunk of ``plan`` once, in any order; :class:`~logsim.sweep.SweepArrays`
+        (what :func:`logsim.sweep.run` passes) are used as they are, without a copy.
+    """
+    from logsim.sweep import SweepArrays
+
+    if isinstance(chunks, SweepArrays):
+        arrays = chunks
+    else:
+        arrays = SweepArrays(plan)
+        for chunk in chunks:
+            arrays.add(chunk)
+    arrays.check_complete()
+    weights, train_loss = arrays.weights, arrays.train_loss
+    diverged, transition = arrays.diverged, arrays.transition
     test_loss, test_acc = _test_metrics(plan, weights)
 
     scenario = plan.scenario
@@ -233,18 +246,60 @@ def provenance(scenario) -> dict[str, str]:
     }
 
 
-def _canonical_bytes(values: np.ndarray) -> bytes:
+#: Elements converted to canonical bytes at a time while hashing: bounds the hash's
+#: scratch memory (a few blocks) however large the variables are.
+_HASH_BLOCK = 1 << 20
+
+
+def _c_order_blocks(arr: np.ndarray, size: int):
+    """Consecutive pieces of ``arr`` whose C-order bytes, joined, are those of ``arr``.
+
+    Each piece has at most ``size`` elements, unless a single row along the last axis
+    is longer; pieces of a C-contiguous array are views.
+    """
+    if arr.ndim == 0 or arr.size <= size:
+        yield arr
+        return
+    if arr.flags.c_contiguous:
+        arr = arr.reshape(-1)  # a view
+    row = arr.size // arr.shape[0]
+    if arr.ndim == 1 or row <= size:
+        step = max(1, size // row)
+        for start in range(0, arr.shape[0], step):
+            yield arr[start:start + step]
+    else:
+        for sub in arr:
+            yield from _c_order_blocks(sub, size)
+
+
+def _canonical_float_bytes(block: np.ndarray) -> bytes:
+    block = block.astype("<f8")
+    block = np.where(np.isnan(block), np.nan, block)  # one NaN bit pattern
+    return np.ascontiguousarray(block).tobytes()
+
+
+def _canonical_pieces(values: np.ndarray):
+    """The canonical bytes of ``values`` in pieces (their concatenation is what is hashed).
+
+    Shape header, a type tag, then the values in C order: strings as UTF-8 joined by
+    ``\\x1f``; bools as bytes; integers as little-endian int64; everything else as
+    little-endian float64 with one NaN pattern. Numbers are converted block by block
+    (:data:`_HASH_BLOCK`), so hashing a variable needs no copy of it.
+    """
     arr = np.asarray(values)
-    head = ("x".join(map(str, arr.shape)) + ":").encode()
+    yield ("x".join(map(str, arr.shape)) + ":").encode()
     if arr.dtype.kind in "OUS":
-        return head + "\x1f".join(str(v) for v in arr.ravel()).encode("utf-8")
+        yield "\x1f".join(str(v) for v in arr.ravel()).encode("utf-8")
+        return
     if arr.dtype.kind == "b":
-        return head + b"b" + arr.astype(np.uint8).tobytes()
-    if arr.dtype.kind in "iu":
-        return head + b"i" + arr.astype("<i8").tobytes()
-    arr = arr.astype("<f8")
-    arr = np.where(np.isnan(arr), np.nan, arr)  # one NaN bit pattern
-    return head + b"f" + np.ascontiguousarray(arr).tobytes()
+        tag, convert = b"b", lambda block: block.astype(np.uint8).tobytes()
+    elif arr.dtype.kind in "iu":
+        tag, convert = b"i", lambda block: block.astype("<i8").tobytes()
+    else:
+        tag, convert = b"f", _canonical_float_bytes
+    yield tag
+    for block in _c_order_blocks(arr, _HASH_BLOCK):
+        yield convert(block)
 
 
 def content_hash(ds: xr.Dataset) -> str:
@@ -258,11 +313,31 @@ def content_hash(ds: xr.Dataset) -> str:
     for name in sorted(map(str, ds.variables)):
         var = ds.variables[name]
         h.update(f"{name}|{','.join(map(str, var.dims))}|".encode())
-        h.update(_canonical_bytes(var.values))
+        for piece in _canonical_pieces(var.values):
+            h.update(piece)
     return h.hexdigest()
 
 
 # --- storage --------------------------------------------------------------------------------
+
+
+#: HDF5 chunk cache (bytes) of the variables while a result is written. Each variable
+#: is written whole, in one call, so a cache saves no work; at netCDF's default (64 MiB)
+#: it held about 60 MB of compressed-chunk buffers while a 200 MB variable was written.
+WRITE_CHUNK_CACHE_BYTES = 0
+
+
+@contextmanager
+def _netcdf_chunk_cache(size: int):
+    """netCDF4's default chunk cache (for files opened meanwhile) set to ``size`` bytes."""
+    import netCDF4
+
+    saved = netCDF4.get_chunk_cache()
+    netCDF4.set_chunk_cache(size)
+    try:
+        yield
+    finally:
+        netCDF4.set_chunk_cache(*saved)
 
 
 def write(ds: xr.Dataset, path) -> Path:
@@ -273,7 +348,8 @@ def write(ds: xr.Dataset, path) -> Path:
     encoding = {name: {"zlib": True, "complevel": 4}
                 for name, var in ds.variables.items() if var.dtype.kind in "fiub"}
     try:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        with _netcdf_chunk_cache(WRITE_CHUNK_CACHE_BYTES):
+            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

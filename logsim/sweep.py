@@ -20,6 +20,7 @@ import math
 import os
 import sys
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -188,9 +189,6 @@ def compute_chunk(plan: Plan, chunk: int) -> ChunkResult:
     idx = list(plan.chunk_range(chunk))
     K = plan.checkpoints.shape[0]
     m, d_max = len(idx), plan.n_features
-    weights = np.full((m, K, d_max), np.nan)
-    train_loss = np.full((m, K), np.nan)
-    diverged = np.zeros(m, dtype=bool)
     transition = np.zeros((m, 2))
     groups: dict[tuple[int, int], list[int]] = {}
     rows = []
@@ -201,28 +199,98 @@ def compute_chunk(plan: Plan, chunk: int) -> ChunkResult:
         transition[local] = correction_rates(cell, draw, noisy)
         rows.append((cell, draw, targets))
         groups.setdefault(draw.x_train.shape, []).append(local)
+    if len(groups) == 1 and next(iter(groups))[1] == d_max:
+        # One training-set shape at the widest dimension (the usual case): the kernel's
+        # arrays, NaN after a divergence like the padded ones below, are the chunk's
+        # arrays as they are; copying them into padded arrays would hold the chunk twice.
+        res = _run_cells(plan, rows, range(m), transition)
+        return ChunkResult(chunk, res.weights, res.train_loss, res.diverged, transition)
+    weights = np.full((m, K, d_max), np.nan)
+    train_loss = np.full((m, K), np.nan)
+    diverged = np.zeros(m, dtype=bool)
     for (_, d), members in groups.items():
-        features, data_index = stack_training_sets([rows[j][1] for j in members])
-        cells = [rows[j][0] for j in members]
-        res = run_batch(
-            features,
-            np.stack([rows[j][2] for j in members]),
-            data_index=data_index,
-            loss=np.array([c["loss"] for c in cells], dtype=object),
-            method=np.array([c["method"] for c in cells], dtype=object),
-            normalize=np.array([c["normalize"] for c in cells], dtype=object),
-            learning_rate=[c["learning_rate"] for c in cells],
-            batch_size=np.array([c["batch_size"] or 1 for c in cells], dtype=object),
-            steps=int(plan.checkpoints[-1]),
-            checkpoints=plan.checkpoints,
-            rho_pos=transition[members, 0],
-            rho_neg=transition[members, 1],
-            batch_seed=[c["seed"] for c in cells],
-        )
+        res = _run_cells(plan, rows, members, transition)
         weights[members, :, :d] = res.weights
         train_loss[members] = res.train_loss
         diverged[members] = res.diverged
     return ChunkResult(chunk, weights, train_loss, diverged, transition)
+
+
+def _run_cells(plan: Plan, rows, members, transition: np.ndarray):
+    """One kernel call for the chunk rows ``members``, which share a training-set shape.
+
+    ``rows[j]`` is ``(cell, draw, targets)`` of chunk row ``j``; ``transition`` the
+    chunk's flip rates. Returns the :class:`logsim.engine.BatchResult`.
+    """
+    members = list(members)
+    features, data_index = stack_training_sets([rows[j][1] for j in members])
+    cells = [rows[j][0] for j in members]
+    return run_batch(
+        features,
+        np.stack([rows[j][2] for j in members]),
+        data_index=data_index,
+        loss=np.array([c["loss"] for c in cells], dtype=object),
+        method=np.array([c["method"] for c in cells], dtype=object),
+        normalize=np.array([c["normalize"] for c in cells], dtype=object),
+        learning_rate=[c["learning_rate"] for c in cells],
+        batch_size=np.array([c["batch_size"] or 1 for c in cells], dtype=object),
+        steps=int(plan.checkpoints[-1]),
+        checkpoints=plan.checkpoints,
+        rho_pos=transition[members, 0],
+        rho_neg=transition[members, 1],
+        batch_seed=[c["seed"] for c in cells],
+    )
+
+
+class SweepArrays:
+    """The per-trajectory arrays of a whole sweep, filled in one finished chunk at a time.
+
+    Holding these rather than a list of chunks lets each chunk be freed once it is
+    copied in, so a sweep holds its arrays once (plus the chunk in flight), not a list
+    of chunks and their concatenation. A sweep of a single chunk adopts that chunk's
+    arrays instead of copying them.
+
+    Invariant: the arrays are allocated uninitialised; every trajectory belongs to
+    exactly one chunk, each chunk can be added once, and :meth:`check_complete` refuses
+    the arrays until every chunk is in, so no uninitialised row is ever read.
+    """
+
+    def __init__(self, plan: Plan):
+        R, K, d = plan.n_trajectories, plan.checkpoints.shape[0], plan.n_features
+        self.plan = plan
+        self.weights = np.empty((R, K, d))  #: (R, K, d_max) float64
+        self.train_loss = np.empty((R, K))  #: (R, K) float64
+        self.diverged = np.empty(R, dtype=bool)  #: (R,) bool
+        self.transition = np.empty((R, 2))  #: (R, 2) float64
+        self._added: set[int] = set()
+
+    def add(self, result: ChunkResult) -> None:
+        """Copy the arrays of one chunk into their rows (adopt them if it is the only one)."""
+        c = result.chunk
+        if not 0 <= c < self.plan.n_chunks:
+            raise ValueError(f"chunk {c} is not a chunk of this plan (0..{self.plan.n_chunks - 1})")
+        if c in self._added:
+            raise ValueError(f"chunk {c} was added twice")
+        span = self.plan.chunk_range(c)
+        whole = self.plan.n_chunks == 1
+        for name, values in result.arrays().items():
+            target = getattr(self, name)[span.start:span.stop]
+            if np.shape(values) != target.shape:
+                raise ValueError(f"chunk {c}: {name} has shape {np.shape(values)}, expected "
+                                 f"{target.shape} for trajectories {span.start}..{span.stop - 1}")
+            if whole:  # the chunk is the sweep: adopt its array rather than copy it
+                setattr(self, name, np.asarray(values, dtype=target.dtype))
+            else:
+                target[...] = values
+        self._added.add(c)
+
+    def check_complete(self) -> None:
+        """Raise ``ValueError`` unless every chunk of the plan has been added."""
+        missing = sorted(set(range(self.plan.n_chunks)) - self._added)
+        if missing:
+            shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+            raise ValueError(f"cannot assemble a result: some chunks are missing "
+                             f"({len(missing)} of {self.plan.n_chunks}: {shown})")
 
 
 # --- local execution with crash-safe parts -------------------------------------------------
@@ -269,11 +337,9 @@ class PartStore:
         return {c for c in range(self.plan.n_chunks) if self._file(c).exists()}
 
     def save(self, result: ChunkResult) -> None:
-        import io
-
-        buffer = io.BytesIO()
-        np.savez(buffer, **result.arrays())
-        _atomic_write_bytes(self._file(result.chunk), buffer.getvalue())
+        # streamed into the file: no in-memory copy of the chunk's arrays
+        with _atomic_file(self._file(result.chunk)) as f:
+            np.savez(f, **result.arrays())
 
     def load(self, chunk: int) -> ChunkResult:
         with np.load(self._file(chunk), allow_pickle=False) as f:
@@ -286,13 +352,23 @@ class PartStore:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+@contextmanager
+def _atomic_file(path: Path):
+    """A binary file that appears at ``path`` complete (fsync, rename) or not at all."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    with _atomic_file(path) as f:
         f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def set_threads(threads: int | None) -> None:
@@ -354,7 +430,9 @@ def run(
         store = PartStore(Path(str(out) + ".parts"), plan, resume=resume)
         plan = store.plan
     done = store.done() if store else set()
-    chunks = [store.load(c) for c in sorted(done)] if store else []
+    arrays = SweepArrays(plan)
+    for c in sorted(done):
+        arrays.add(store.load(c))
     todo = [c for c in range(plan.n_chunks) if c not in done]
     steps = int(plan.checkpoints[-1])
     bar = _progress_bar(progress, total=plan.n_trajectories * steps,
@@ -371,7 +449,8 @@ def run(
             c = result.chunk
             if store:
                 store.save(result)
-            chunks.append(result)
+            arrays.add(result)
+            del result  # copied into arrays: free it before the next chunk is computed
             if bar is not None:
                 bar.update(len(plan.chunk_range(c)) * steps)
     except BaseException:
@@ -383,7 +462,8 @@ def run(
             finished.close()  # shut a Dask cluster down now, not at garbage collection
         if bar is not None:
             bar.close()
-    ds = results.assemble(plan, chunks)
+    ds = results.assemble(plan, arrays)
+    del arrays  # the dataset holds the arrays it needs
     if out is not None:
         results.write(ds, out)
         store.remove()

@@ -310,3 +310,23 @@ def test_forward_correction_with_anchor_estimated_transition(tmp_path):
         est = ds[name].sel(loss="forward", noise_rate=0.2).values
         assert np.all(np.abs(est - 0.2) < 0.05), est
     assert np.all(ds["transition_rho_pos"].sel(loss="logistic").values == 0.0)
+
+
+def test_chunks_in_any_order_assemble_to_the_run_and_gaps_are_refused(tmp_path):
+    from logsim import sweep
+
+    scen = load_scenario(_scenario(tmp_path, steps=50))
+    reference = sweep.run(scen, chunk_size=18)  # one chunk: its arrays are adopted
+    plan = sweep.make_plan(scen, chunk_size=5)
+    chunks = [sweep.compute_chunk(plan, c) for c in range(plan.n_chunks)]
+    ds = results.assemble(plan, reversed(chunks))
+    assert ds.attrs["content_sha256"] == reference.attrs["content_sha256"]
+
+    arrays = sweep.SweepArrays(plan)
+    arrays.add(chunks[1])
+    with pytest.raises(ValueError, match="chunk 1 was added twice"):
+        arrays.add(chunks[1])
+    with pytest.raises(ValueError, match=r"some chunks are missing \(3 of 4: 0, 2, 3\)"):
+        results.assemble(plan, arrays)
+    with pytest.raises(ValueError, match="chunk 0: weights has shape"):
+        arrays.add(sweep.ChunkResult(0, *(a[:1] for a in chunks[0].arrays().values())))
