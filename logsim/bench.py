@@ -58,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-scaling", action="store_true",
                         help="skip the time-vs-size panel")
     parser.add_argument("--no-threads", action="store_true", help="skip the thread scaling")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the peak-memory measurement of a sweep")
     parser.add_argument("--dask", nargs="?", const="scenarios/quickstart.toml", metavar="SCENARIO",
                         help="also time SCENARIO (default scenarios/quickstart.toml) in one "
                              "process and on a 2-worker Dask LocalCluster, and report the "
@@ -69,7 +71,8 @@ def main(args) -> int:
     if repeats < 1:
         raise ValueError(f"--repeats must be an integer >= 1, got {repeats}")
     result = run(args.workload or ["W1", "W2", "W3", "W4"], quick=args.quick, repeats=repeats,
-                 scaling=not args.no_scaling, threads=not args.no_threads)
+                 scaling=not args.no_scaling, threads=not args.no_threads,
+                 memory=not args.no_memory)
     if args.dask:
         result["dask"] = measure_dask(args.dask)
     print(format_table(result))
@@ -102,7 +105,8 @@ def _log(msg: str) -> None:
 # --- the run ------------------------------------------------------------------------------
 
 
-def run(names, *, quick=False, repeats=5, scaling=True, threads=True, log=_log) -> dict:
+def run(names, *, quick=False, repeats=5, scaling=True, threads=True, memory=True,
+        log=_log) -> dict:
     """Run the suite on workloads ``names`` and return the JSON-ready result."""
     from logsim import baselines
 
@@ -110,12 +114,12 @@ def run(names, *, quick=False, repeats=5, scaling=True, threads=True, log=_log) 
     _quiet.update(QUIET if not quick else {"max_wait": 0.0, "retries": 0})
     try:
         return _run(names, table, quick=quick, repeats=repeats, scaling=scaling,
-                    threads=threads, log=log)
+                    threads=threads, memory=memory, log=log)
     finally:
         _quiet.update(max_wait=0.0, retries=0)
 
 
-def _run(names, table, *, quick, repeats, scaling, threads, log):
+def _run(names, table, *, quick, repeats, scaling, threads, memory, log):
     started = time.perf_counter()
     result = {
         "schema": SCHEMA,
@@ -130,6 +134,7 @@ def _run(names, table, *, quick, repeats, scaling, threads, log):
         "peaks": None,
         "workloads": {},
         "scaling": None,
+        "memory": None,
     }
     busy_start = _cpu_busy()
     peaks = measure_peaks(quick)
@@ -159,6 +164,8 @@ def _run(names, table, *, quick, repeats, scaling, threads, log):
         entry["peak_bound_fraction"] = rate / bound if rate and bound else None
         result["workloads"][name] = entry
     result["compile"] = None if quick else measure_compile(log=log)
+    if memory:
+        result["memory"] = measure_memory(quick=quick, log=log)
     if scaling:
         log("scaling")
         result["scaling"] = measure_scaling(quick=quick, repeats=repeats, log=log)
@@ -513,6 +520,202 @@ def measure_compile(*, log=_log) -> dict | None:
     return out
 
 
+#: The issue's memory target: a sweep's peak resident memory above the warm process, at
+#: most this many times the bytes of its result arrays plus the data it drew.
+MEMORY_TARGET = 1.5
+#: Sizes of the sweeps :func:`measure_memory` runs (gaussian data, full-batch GD,
+#: ``learning_rates`` step sizes x ``seeds`` replicates). ``full`` makes 276 MB of result
+#: arrays, 74 % of them the weights (trajectories x checkpoints x dim float64), the rest
+#: mostly per-checkpoint metrics; few samples keep the kernel, the per-seed SVMs and the
+#: per-checkpoint test metrics to seconds (about 25 s in all on 2 idle cores).
+MEMORY_SWEEPS = {
+    "warmup": {"learning_rates": 2, "seeds": 1, "dim": 2, "n_train": 10, "n_test": 4,
+               "steps": 3, "checkpoints": 2},
+    "quick": {"learning_rates": 4, "seeds": 2, "dim": 6, "n_train": 30, "n_test": 10,
+              "steps": 40, "checkpoints": 41},
+    "full": {"learning_rates": 25, "seeds": 16, "dim": 64, "n_train": 100, "n_test": 20,
+             "steps": 1000, "checkpoints": 1000},
+}
+
+
+def memory_scenario(name: str, sizes: dict) -> str:
+    """The scenario TOML text of a :data:`MEMORY_SWEEPS` entry.
+
+    Parameters
+    ----------
+    name : str
+        Scenario name (also the stem of the files the probe writes).
+    sizes : dict
+        ``learning_rates``, ``seeds``, ``dim``, ``n_train``, ``n_test``, ``steps``,
+        ``checkpoints``; the step sizes are spread evenly over [0.05, 0.5].
+
+    Returns
+    -------
+    str
+        A scenario that :func:`logsim.scenario.load_scenario` accepts.
+    """
+    count = sizes["learning_rates"]
+    rates = [round(0.05 + 0.45 * k / max(count - 1, 1), 6) for k in range(count)]
+    return "\n".join([
+        f'name = "{name}"',
+        f'description = "peak-memory probe of logsim bench ({name})"',
+        "[data]",
+        'kind = "gaussian"',
+        *(f"{key} = {sizes[key]}" for key in ("n_train", "n_test", "dim")),
+        "[grid]",
+        f"learning_rate = [{', '.join(map(repr, rates))}]",
+        f"seed = {sizes['seeds']}",
+        "[optimizer]",
+        'method = "gd"',
+        f"steps = {sizes['steps']}",
+        "[record]",
+        f"checkpoints = {sizes['checkpoints']}",
+        "",
+    ])
+
+
+def _describe_sweep(sizes: dict) -> str:
+    trajectories = sizes["learning_rates"] * sizes["seeds"]
+    return (f"gaussian, {trajectories} trajectories ({sizes['learning_rates']} step sizes x "
+            f"{sizes['seeds']} seeds) x {sizes['checkpoints']} checkpoints x d={sizes['dim']}, "
+            f"n_train={sizes['n_train']}, n_test={sizes['n_test']}, {sizes['steps']} GD steps")
+
+
+_MEMORY_PROBE = """
+import gc, json, re, sys, time
+from pathlib import Path
+
+spec = json.loads(sys.argv[1])
+work = Path(spec["workdir"])
+
+
+def status_bytes(field):
+    text = Path("/proc/self/status").read_text()
+    found = re.search(rf"^{field}:\\s+(\\d+) kB$", text, re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"/proc/self/status has no {field} line")
+    return int(found.group(1)) * 1024
+
+
+def reset_high_water_mark():
+    # Linux >= 4.0: writing 5 sets VmHWM (and ru_maxrss) back to the current RSS
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+from logsim import cli
+
+
+def logsim_run(name):
+    scenario = work / f"{name}.toml"
+    scenario.write_text(spec["scenarios"][name])
+    out = work / f"{name}.nc"
+    code = cli.main(["run", str(scenario), "-o", str(out), "--quiet"])
+    if code != 0:
+        raise SystemExit(f"logsim run {scenario} exited with code {code}")
+    return scenario, out
+
+
+logsim_run("warmup")  # imports, Numba cache load, xarray and netCDF4 set-up
+gc.collect()
+warmup_peak = status_bytes("VmHWM")
+peak_was_reset = reset_high_water_mark()
+baseline = status_bytes("VmRSS")
+started = time.perf_counter()
+scenario, out = logsim_run("sweep")
+seconds = time.perf_counter() - started
+peak = status_bytes("VmHWM")
+
+# outside the measured region: the sizes of what the sweep made and drew
+import xarray as xr
+from logsim.sweep import draw_for, make_plan
+
+with xr.open_dataset(out, engine="netcdf4") as written:
+    result_bytes = sum(int(v.nbytes) for v in written.variables.values())
+    weights_shape = list(written["weights"].shape)
+    weights_bytes = int(written["weights"].nbytes)
+plan = make_plan(scenario)
+draws = [draw_for(cell) for cell in plan._data_cells]
+data_bytes = sum(int(a.nbytes) for d in draws
+                 for a in (d.x_train, d.y_train, d.x_test, d.y_test, d.p_train, d.p_test,
+                           d.w_star) if a is not None)
+print(json.dumps({"result_bytes": result_bytes, "weights_bytes": weights_bytes,
+                  "weights_shape": weights_shape, "data_bytes": data_bytes,
+                  "distinct_data_draws": len(draws), "baseline_rss_bytes": baseline,
+                  "peak_rss_bytes": peak, "warmup_peak_rss_bytes": warmup_peak,
+                  "peak_was_reset": peak_was_reset, "sweep_seconds": seconds}))
+"""
+
+
+def measure_memory(*, quick: bool = False, workdir=None, log=_log) -> dict:
+    """Peak resident memory of a ``logsim run`` sweep against the size of what it makes.
+
+    In a fresh process (the normal Numba cache): a tiny warm-up sweep (imports,
+    kernel load, netCDF set-up), then the resident set size as the baseline, the
+    high-water mark reset to it (``/proc/self/clear_refs``), then the measured sweep
+    through ``logsim run`` (scenario file and netCDF output in ``workdir``), then the
+    high-water mark. Outside the measured region the written file is opened to
+    total its arrays, and the sweep's data draws are totalled.
+
+    Parameters
+    ----------
+    quick : bool
+        A sweep of a few kilobytes (seconds; checks the plumbing, not for quoting:
+        the process's own noise dominates, so no target applies).
+    workdir : path, optional
+        Folder for the scenario files and results (kept); default a temporary one.
+    log : callable
+        Progress messages.
+
+    Returns
+    -------
+    dict
+        ``result_bytes`` (``nbytes`` of every variable and coordinate of the written
+        dataset), ``data_bytes`` (every array of the distinct data draws: features,
+        labels, posteriors, true weights), ``baseline_rss_bytes``, ``peak_rss_bytes``,
+        ``peak_increase_bytes`` (peak - baseline), ``ratio`` = peak increase /
+        (result + data bytes), ``target`` (:data:`MEMORY_TARGET`, None with
+        ``quick``), ``met``, ``scenario`` (a description), ``sizes``, and what the
+        probe saw besides (``weights_shape``, ``warmup_peak_rss_bytes``,
+        ``sweep_seconds``...). ``{"error": message}`` if the probe failed.
+    """
+    import subprocess
+    import tempfile
+
+    sizes = MEMORY_SWEEPS["quick" if quick else "full"]
+    with tempfile.TemporaryDirectory() as scratch:
+        spec = {"workdir": str(workdir or scratch),
+                "scenarios": {"warmup": memory_scenario("warmup", MEMORY_SWEEPS["warmup"]),
+                              "sweep": memory_scenario("sweep", sizes)}}
+        try:
+            proc = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, json.dumps(spec)],
+                                  capture_output=True, text=True, timeout=900)
+            if proc.returncode != 0:
+                tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+                raise RuntimeError(f"the probe exited with code {proc.returncode}: {tail}")
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, RuntimeError, ValueError,
+                IndexError) as exc:
+            log(f"memory: failed ({exc})")
+            return {"error": f"{type(exc).__name__}: {exc}"}
+    if not out["peak_was_reset"] and out["warmup_peak_rss_bytes"] >= out["peak_rss_bytes"]:
+        return {"error": "the high-water mark could not be reset and the warm-up's peak is "
+                         "not below the sweep's, so the sweep's peak is unknown"}
+    out["peak_increase_bytes"] = out["peak_rss_bytes"] - out["baseline_rss_bytes"]
+    out["ratio"] = out["peak_increase_bytes"] / (out["result_bytes"] + out["data_bytes"])
+    out["target"] = None if quick else MEMORY_TARGET
+    out["met"] = None if quick else out["ratio"] <= MEMORY_TARGET
+    out["scenario"] = _describe_sweep(sizes)
+    out["sizes"] = dict(sizes)
+    log(f"memory: peak +{out['peak_increase_bytes'] / 1e6:.0f} MB for "
+        f"{(out['result_bytes'] + out['data_bytes']) / 1e6:.0f} MB of results and data "
+        f"(x{out['ratio']:.2f})")
+    return out
+
+
 # --- scaling ------------------------------------------------------------------------------
 
 
@@ -786,6 +989,7 @@ def format_table(result: dict) -> str:
                       f"{comp['cold']['first_call_s']:.1f} s; with the cache warm: "
                       f"{comp['warm'].get('first_call_s', math.nan):.2f} s "
                       f"(+ {comp['warm'].get('import_s', math.nan):.2f} s import)"]
+    lines += format_memory(result.get("memory"))
     dk = result.get("dask")
     if dk:
         lines += ["", f"dask: {dk['scenario']} in {dk['chunks']} chunks: one process "
@@ -798,6 +1002,21 @@ def format_table(result: dict) -> str:
                   f"{p['exp_per_s'] / 1e9:.2f} G/s ({p['exp_threads']} threads); "
                   f"run took {result['wall_seconds']:.0f} s"]
     return "\n".join(lines)
+
+
+def format_memory(mem: dict | None) -> list[str]:
+    """The printed lines of :func:`measure_memory`'s result (none if it was skipped)."""
+    if not mem:
+        return []
+    if "error" in mem:
+        return ["", f"memory: the measurement failed ({mem['error']})"]
+    verdict = ("" if mem["target"] is None else
+               f" (target <= {mem['target']:g}: {'met' if mem['met'] else 'NOT met'})")
+    return ["", f"memory: peak RSS of the sweep +{mem['peak_increase_bytes'] / 1e6:.0f} MB over "
+                f"{mem['baseline_rss_bytes'] / 1e6:.0f} MB after a warm-up, for "
+                f"{mem['result_bytes'] / 1e6:.1f} MB of result arrays + "
+                f"{mem['data_bytes'] / 1e6:.1f} MB of data: x{mem['ratio']:.2f}{verdict}",
+            f"{'':4}{mem['scenario']}; {mem['sweep_seconds']:.1f} s"]
 
 
 def write_json(result: dict, path) -> None:

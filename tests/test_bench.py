@@ -133,6 +133,7 @@ def test_json_schema_of_a_quick_run(quick_run):
                 "python", "load_average_start", "load_average_end", "other_processes_cpu_share"):
         assert key in m
     assert set(result["workloads"]) == {"W1"}
+    assert result["memory"]["result_bytes"] > 0 and result["memory"]["target"] is None
     e = result["workloads"]["W1"]
     assert e["workload"]["trajectories"] == baselines.QUICK["W1"].trajectories
     assert e["trajectory_steps"] == 64 * 50 and e["sample_gradients"] == 64 * 50 * 50
@@ -178,3 +179,42 @@ def test_dask_line_reports_the_overhead_per_chunk(tmp_path):
                                "dask": dk, "peaks": {"dgemm_flop_per_s": 1e9,
                                                      "exp_per_s": 1e9, "exp_threads": 1}})
     assert "dask:" in line and "ms of worker time per chunk" in line
+
+
+def test_memory_measurement_reports_the_sweep_it_ran(tmp_path):
+    """Structure and consistency of ``measure_memory``; its ratio target is never asserted."""
+    import xarray as xr
+
+    mem = bench.measure_memory(quick=True, workdir=tmp_path, log=lambda m: None)
+    assert "error" not in mem, mem.get("error")
+    sizes = bench.MEMORY_SWEEPS["quick"]
+    # the weights as the scenario's grid sizes give them: trajectories x checkpoints x d
+    trajectories = sizes["learning_rates"] * sizes["seeds"]
+    assert mem["weights_shape"] == [sizes["learning_rates"], sizes["seeds"],
+                                    sizes["checkpoints"], sizes["dim"]]
+    assert mem["weights_bytes"] == trajectories * sizes["checkpoints"] * sizes["dim"] * 8
+    # result_bytes is the size of every array of the dataset `logsim run` wrote
+    with xr.open_dataset(tmp_path / "sweep.nc", engine="netcdf4") as written:
+        assert mem["result_bytes"] == sum(v.nbytes for v in written.variables.values())
+        assert written.attrs["scenario"] == (tmp_path / "sweep.toml").read_text()
+    # data: per seed, features and labels/posteriors of the training and test sets + w*
+    n, n_test, d = sizes["n_train"], sizes["n_test"], sizes["dim"]
+    assert mem["distinct_data_draws"] == sizes["seeds"]
+    assert mem["data_bytes"] == sizes["seeds"] * 8 * ((n + n_test) * (d + 2) + d)
+    assert mem["baseline_rss_bytes"] > 0 and mem["peak_rss_bytes"] >= mem["baseline_rss_bytes"]
+    assert mem["peak_increase_bytes"] == mem["peak_rss_bytes"] - mem["baseline_rss_bytes"]
+    assert mem["ratio"] == pytest.approx(
+        mem["peak_increase_bytes"] / (mem["result_bytes"] + mem["data_bytes"]))
+    assert mem["target"] is None and mem["met"] is None  # reduced sizes are not for quoting
+    assert f"{trajectories} trajectories" in mem["scenario"]
+    lines = bench.format_memory(mem)
+    assert lines[1].startswith("memory: peak RSS of the sweep +") and "target" not in lines[1]
+    full = {**mem, "target": bench.MEMORY_TARGET, "met": False}
+    assert "(target <= 1.5: NOT met)" in bench.format_memory(full)[1]
+
+
+def test_memory_measurement_failure_is_reported_not_raised(monkeypatch):
+    monkeypatch.setattr(bench, "_MEMORY_PROBE", "raise SystemExit('no probe here')")
+    mem = bench.measure_memory(quick=True, log=lambda m: None)
+    assert set(mem) == {"error"} and "no probe here" in mem["error"]
+    assert bench.format_memory(mem)[1].startswith("memory: the measurement failed")
