@@ -238,7 +238,11 @@ def _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, r
     _batch_logits(X, w, perm, batch_size, zb)
     for b in range(batch_size):  # gather once, so the residual loop vectorises
         yb[b] = y[perm[b]]
-    _residuals(code, zb, yb, rho_pos, rho_neg, rb)
+    if code == LOGISTIC:  # inlined: for a batch of 32 the call to _residuals cost 7-14 %
+        for b in range(batch_size):  # of an SGD step (interleaved A/B, W2 shape)
+            rb[b] = logistic_derivative(zb[b], yb[b])
+    else:
+        _residuals(code, zb, yb, rho_pos, rho_neg, rb)
     _batch_project(X, perm, batch_size, rb, g)
 
 
