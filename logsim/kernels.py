@@ -162,6 +162,12 @@ def _draw_batch(perm, batch_size, key, step):
         perm[k] = tmp
 
 
+@helper
+def _four_rows(X, perm, b):
+    """Rows ``perm[b] .. perm[b + 3]`` of ``X`` (views): the four rows of one batch pass."""
+    return X[perm[b]], X[perm[b + 1]], X[perm[b + 2]], X[perm[b + 3]]
+
+
 @linear_algebra
 def _batch_logits(X, w, perm, batch_size, zb):
     """``zb[b] = x_{perm[b]} . w`` for the batch ``perm[:batch_size]``.
@@ -172,10 +178,7 @@ def _batch_logits(X, w, perm, batch_size, zb):
     d = w.shape[0]
     b = 0
     while b + 4 <= batch_size:
-        x0 = X[perm[b]]
-        x1 = X[perm[b + 1]]
-        x2 = X[perm[b + 2]]
-        x3 = X[perm[b + 3]]
+        x0, x1, x2, x3 = _four_rows(X, perm, b)
         a0 = 0.0
         a1 = 0.0
         a2 = 0.0
@@ -211,10 +214,7 @@ def _batch_project(X, perm, batch_size, rb, g):
         g[j] = 0.0
     b = 0
     while b + 4 <= batch_size:
-        x0 = X[perm[b]]
-        x1 = X[perm[b + 1]]
-        x2 = X[perm[b + 2]]
-        x3 = X[perm[b + 3]]
+        x0, x1, x2, x3 = _four_rows(X, perm, b)
         r0 = rb[b]
         r1 = rb[b + 1]
         r2 = rb[b + 2]
