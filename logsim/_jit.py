@@ -1,8 +1,10 @@
 """The one place that decides Numba compilation options.
 
-Every kernel in logsim is compiled through :func:`kernel` (parallel drivers) or
-:func:`helper` (small scalar functions inlined into the drivers), so caching and
-floating-point flags cannot drift between modules.
+Every kernel in logsim is compiled through :func:`kernel` (parallel drivers),
+:func:`helper` (small functions inlined into their callers at the Numba level),
+:func:`called` (compiled once and called, to keep compile time down),
+:func:`ordered_sums` or :func:`linear_algebra` (loop nests with their own
+floating-point flags), so caching and flags cannot drift between modules.
 
 Floating-point flags: the loss helpers and drivers are compiled with strict IEEE
 semantics (their accuracy is tested to a few ulps). The linear-algebra loops

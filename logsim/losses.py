@@ -229,12 +229,14 @@ def loss_derivative_call(code, z, y, rho_pos, rho_neg):
 
 @kernel(parallel=False)
 def _map_loss(code, z, y, rho_pos, rho_neg, derivative):
+    """The loss (or its derivative) at every element, through the called copies: inlined,
+    the six losses unswitched and vectorised in this loop took 3.5 s of a cold compile."""
     out = np.empty(z.shape[0])
     for i in range(z.shape[0]):
         if derivative:
-            out[i] = loss_derivative(code, z[i], y[i], rho_pos, rho_neg)
+            out[i] = loss_derivative_call(code, z[i], y[i], rho_pos, rho_neg)
         else:
-            out[i] = loss_value(code, z[i], y[i], rho_pos, rho_neg)
+            out[i] = loss_value_call(code, z[i], y[i], rho_pos, rho_neg)
     return out
 
 
