@@ -22,32 +22,34 @@ from __future__ import annotations
 
 import numba
 
-#: Options shared by every compiled function.
-_COMMON = {"cache": True, "nogil": True, "error_model": "numpy"}
+#: Options shared by every compiled function (also passed to ``numba.extending.overload``
+#: implementations, which otherwise get Numba's defaults: ``error_model="python"`` puts a
+#: zero-division check in every division, which stops LLVM from vectorising a loop).
+JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 def kernel(fn=None, *, parallel: bool = True):
     """Compile a driver kernel (``njit(parallel=True, cache=True)``)."""
-    deco = numba.njit(parallel=parallel, **_COMMON)
+    deco = numba.njit(parallel=parallel, **JIT_OPTIONS)
     return deco if fn is None else deco(fn)
 
 
 def linear_algebra(fn):
     """Compile a small loop nest whose sums may be reassociated and vectorised."""
-    return numba.njit(fastmath={"reassoc", "contract"}, **_COMMON)(fn)
+    return numba.njit(fastmath={"reassoc", "contract"}, **JIT_OPTIONS)(fn)
 
 
 def ordered_sums(fn):
     """Compile a small loop nest that sums in the order written, with fused multiply-adds."""
-    return numba.njit(fastmath={"contract"}, **_COMMON)(fn)
+    return numba.njit(fastmath={"contract"}, **JIT_OPTIONS)(fn)
 
 
 def helper(fn):
     """Compile a small scalar helper that is always inlined into its caller."""
-    return numba.njit(inline="always", **_COMMON)(fn)
+    return numba.njit(inline="always", **JIT_OPTIONS)(fn)
 
 
 def called(fn):
     """Compile a loop that kernels call rather than inline: one copy of its machine code
     however many kernels use it, which keeps their compile time down (strict IEEE)."""
-    return numba.njit(**_COMMON)(fn)
+    return numba.njit(**JIT_OPTIONS)(fn)

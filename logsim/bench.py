@@ -266,10 +266,12 @@ def _stats(times, w):
 def _kernel_cache_stats():
     from logsim import kernels
 
-    stats = getattr(kernels.run_trajectories, "stats", None)
-    return tuple(None if c is None else int(sum(c.values()))
-                 for c in (getattr(stats, "cache_hits", None),
-                           getattr(stats, "cache_misses", None)))
+    counts = []
+    for attr in ("cache_hits", "cache_misses"):
+        found = [getattr(getattr(f, "stats", None), attr, None) for f in kernels.ENTRY_POINTS]
+        counts.append(None if any(c is None for c in found)
+                      else int(sum(sum(c.values()) for c in found)))
+    return tuple(counts)
 
 
 def measure_workload(w, repeats, *, log=_log, implementations=ORDER) -> dict:
@@ -484,23 +486,46 @@ def measure_ceiling(w, peaks, *, quick=False) -> dict:
             "best_traj_steps_per_s": rates[best], "peak_bound_traj_steps_per_s": bound}
 
 
+#: The kernel's compiled paths, each first reached by one tiny call of :func:`run_batch`:
+#: full-batch groups on the ordered loops, groups on BLAS (d >= GEMM_MIN_FEATURES), and
+#: lone trajectories (SGD here). A sweep compiles only the paths it uses.
 _COMPILE_PROBE = """
 import json, time
 t0 = time.perf_counter()
 import numpy as np
 from logsim.engine import run_batch
+from logsim.kernels import GEMM_MIN_FEATURES
 t1 = time.perf_counter()
-run_batch(np.ones((4, 2)), np.array([0.0, 1.0, 1.0, 0.0]), steps=3, checkpoints=2)
-t2 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "first_call_s": t2 - t1}))
+g = np.random.default_rng(0)
+y = np.array([[1.0, 0.0, 1.0, 0.0]] * 64)  # groups of two or more on up to 32 threads
+calls = {
+    "groups_loops": lambda: run_batch(g.normal(size=(4, 2)), y, steps=3, checkpoints=2),
+    "groups_blas": lambda: run_batch(g.normal(size=(4, GEMM_MIN_FEATURES)), y, steps=3,
+                                     checkpoints=2),
+    "solo_sgd": lambda: run_batch(g.normal(size=(4, 2)), y[0], method="sgd", batch_size=2,
+                                  steps=3, checkpoints=2),
+}
+paths = {}
+for name, call in calls.items():
+    t = time.perf_counter()
+    call()
+    paths[name] = time.perf_counter() - t
+print(json.dumps({"import_s": t1 - t0, "first_call_s": sum(paths.values()), "paths": paths}))
 """
+
+#: The issue's compile target is stated for this scenario: a cold ``logsim run`` of it.
+QUICKSTART = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.toml"
 
 
 def measure_compile(*, log=_log) -> dict | None:
-    """logsim's kernel compile time: a fresh process with an empty Numba cache, then a warm one.
+    """Compile cost, each in a fresh process: empty Numba cache (``cold``), then filled (``warm``).
 
-    ``first_call_s`` is the first :func:`run_batch` call (compilation, or loading the
-    on-disk cache); ``import_s`` the import of :mod:`logsim.engine`.
+    * ``cold``/``warm``: :data:`_COMPILE_PROBE`, every compiled path of the kernel once;
+      ``first_call_s`` is the sum of the paths' first calls (compilation, or loading the
+      on-disk cache), ``import_s`` the import of :mod:`logsim.engine`.
+    * ``quickstart_cold_s``/``quickstart_warm_s``: the wall time of a whole
+      ``logsim run scenarios/quickstart.toml`` (import, compile, sweep, analysis, write),
+      the issue's target (under 20 s cold). Absent where the scenario file is not found.
     """
     import subprocess
     import tempfile
@@ -515,8 +540,23 @@ def measure_compile(*, log=_log) -> dict | None:
                 out[label] = json.loads(proc.stdout.strip().splitlines()[-1])
             except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
                 out[label] = {"error": f"{type(exc).__name__}: {exc}"}
+    if QUICKSTART.is_file():
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+            cmd = [sys.executable, "-m", "logsim.cli", "run", str(QUICKSTART), "--quiet",
+                   "-o", os.path.join(cache, "quickstart.nc")]
+            for label in ("cold", "warm"):
+                start = time.perf_counter()
+                try:
+                    subprocess.run(cmd, env=env, capture_output=True, timeout=900, check=True)
+                    out[f"quickstart_{label}_s"] = time.perf_counter() - start
+                except (OSError, subprocess.SubprocessError) as exc:
+                    out[f"quickstart_{label}_s"] = None
+                    out[f"quickstart_{label}_error"] = f"{type(exc).__name__}: {exc}"
     log("compile: " + ", ".join(f"{k} {v.get('first_call_s', math.nan):.2f} s"
-                                for k, v in out.items()))
+                                for k, v in out.items() if isinstance(v, dict))
+        + "".join(f", quickstart {k} {out[f'quickstart_{k}_s']:.1f} s" for k in ("cold", "warm")
+                  if out.get(f"quickstart_{k}_s") is not None))
     return out
 
 
@@ -985,10 +1025,17 @@ def format_table(result: dict) -> str:
                 f"{k} {v:.2f}" for k, v in a["slope"].items()))
     comp = result.get("compile")
     if comp and "first_call_s" in comp.get("cold", {}):
-        lines += ["", f"logsim kernel compile (fresh process, empty Numba cache): "
-                      f"{comp['cold']['first_call_s']:.1f} s; with the cache warm: "
-                      f"{comp['warm'].get('first_call_s', math.nan):.2f} s "
-                      f"(+ {comp['warm'].get('import_s', math.nan):.2f} s import)"]
+        paths = comp["cold"].get("paths", {})
+        lines += ["", f"logsim kernel compile, every path (fresh process, empty Numba cache): "
+                      f"{comp['cold']['first_call_s']:.1f} s"
+                      + (" (" + ", ".join(f"{k} {v:.1f}" for k, v in paths.items()) + ")"
+                         if paths else "")
+                      + f"; with the cache warm: {comp['warm'].get('first_call_s', math.nan):.2f}"
+                      f" s (+ {comp['warm'].get('import_s', math.nan):.2f} s import)"]
+    if comp and comp.get("quickstart_cold_s") is not None:
+        lines.append(f"logsim run scenarios/quickstart.toml, whole command: "
+                     f"{comp['quickstart_cold_s']:.1f} s cold (empty Numba cache; target 20 s), "
+                     f"{comp.get('quickstart_warm_s') or math.nan:.1f} s warm")
     lines += format_memory(result.get("memory"))
     dk = result.get("dask")
     if dk:

@@ -26,10 +26,12 @@ import math
 
 import numba
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.core.errors import TypingError
+from numba.extending import overload
 
 from logsim._blas import gemm
-from logsim._jit import called, helper, kernel, linear_algebra, ordered_sums
+from logsim._jit import JIT_OPTIONS, called, helper, kernel, linear_algebra, ordered_sums
 from logsim.losses import (
     HINGE,
     LOGISTIC,
@@ -505,10 +507,11 @@ def _retire(b, alive, rate, WT):
     WT[:, b] = 0.0
 
 
-#: Samples per block on the BLAS path: the threads split a group's products by blocks of
-#: samples, so every thread packs only its own rows of ``X``. The blocks are fixed (not
-#: derived from the thread count) and their partial gradients are summed in block order,
-#: so the bits do not depend on the number of threads.
+#: Samples per block of a group's residuals, and on the BLAS path of its products: the
+#: threads split a BLAS group's products by blocks of samples, so every thread packs only
+#: its own rows of ``X``. The blocks are fixed (not derived from the thread count) and
+#: their partial gradients are summed in block order, so the bits do not depend on the
+#: number of threads.
 SAMPLE_BLOCK = 256
 
 
@@ -535,35 +538,117 @@ def _blas_pass(
             gemm(Xb.T, RZ[lo:hi], partial[blk])
 
 
+@called
+def _blas_products(
+    X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code, targets,
+    rho_pos, rho_neg, advance,
+):  # fmt: skip
+    """A group's products on BLAS: ``Z = X W^T``; if ``advance``, ``G^T = X^T l'(Z) / n``.
+
+    :func:`_blas_pass`, then the blocks' partial gradients summed in block order.
+    """
+    _blas_pass(X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code, targets,
+               rho_pos, rho_neg, advance, zs, rs)
+    if not advance:
+        return
+    n, d = X.shape
+    m = WT.shape[1]
+    for j in range(d):
+        _copy(partial[0, j], GT[j])
+    for blk in range(1, partial.shape[0]):
+        for j in range(d):
+            for b in range(m):
+                GT[j, b] += partial[blk, j, b]
+    for j in range(d):
+        for b in range(m):
+            GT[j, b] /= n
+
+
+@helper
+def _lanes_products(
+    X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code, targets,
+    rho_pos, rho_neg, advance,
+):  # fmt: skip
+    """A group's products by the ordered loops: the bits :func:`_trajectory` gives.
+
+    Same arguments and results as :func:`_blas_products` (``partial`` unused); the
+    residuals run by blocks of ``SAMPLE_BLOCK`` samples with scratch rows ``zs[k]``, ``rs[k]``.
+    """
+    n = X.shape[0]
+    _lanes_logits(X, WT, Z)
+    if not advance:
+        return
+    for blk in range(zs.shape[0]):
+        lo = blk * SAMPLE_BLOCK
+        hi = min(n, lo + SAMPLE_BLOCK)
+        _group_residuals(Z, YT, RZ, lo, hi, members, alive, all_logistic, loss_code, targets,
+                         rho_pos, rho_neg, zs[blk], rs[blk])
+    _lanes_project(X, RZ, GT)
+
+
+def _group_products(blas, *args):
+    """``_blas_products(*args)`` if ``blas`` else ``_lanes_products(*args)``, at compile time.
+
+    ``args`` are the products' arguments, ``X, WT, YT, Z, RZ, GT, partial, zs, rs, members,
+    alive, all_logistic, loss_code, targets, rho_pos, rho_neg, advance``.
+
+    ``blas`` must be a constant (``True`` or ``False``) where the compiled caller gets it,
+    so that Numba types it as a literal. An ``if`` on the argument would compile both
+    paths into every caller (Numba does not prune branches on literal booleans), which
+    cost a sweep on one path the compile time of the other (10 s for the BLAS path).
+    """
+    raise NotImplementedError("_group_products is only callable from compiled code")
+
+
+@overload(_group_products, prefer_literal=True, jit_options=JIT_OPTIONS)
+def _group_products_overload(
+    blas, X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
+    targets, rho_pos, rho_neg, advance,
+):  # fmt: skip
+    if not isinstance(blas, types.BooleanLiteral):
+        raise TypingError(f"_group_products needs a constant True or False, got {blas}")
+    chosen = _blas_products if blas.literal_value else _lanes_products
+
+    def products(
+        blas, X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
+        loss_code, targets, rho_pos, rho_neg, advance,
+    ):  # fmt: skip
+        chosen(X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
+               loss_code, targets, rho_pos, rho_neg, advance)
+
+    return products
+
+
 @kernel(parallel=False)
 def _shared_data_group(
-    X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
+    blas, X, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
     checkpoints, weights, train_loss, diverged,
 ):  # fmt: skip
     """Run full-batch trajectories ``members`` (-1: an empty column) on one training set, in lanes.
 
     Trajectory ``b`` of the group is column ``b`` of ``W^T`` (``d x m``), of the logits
     ``Z = X W^T`` (``n x m``) and of their loss derivatives ``RZ``; the gradients are
-    ``G^T = X^T RZ / n``. Both products are BLAS calls when ``d >= GEMM_MIN_FEATURES``
-    (:func:`_blas_pass`, in parallel over blocks of samples; the group itself must then be
-    run outside ``prange``), otherwise the ordered loops, which give each trajectory the bits
-    :func:`_trajectory` gives it. Recording and updates are :func:`_record` and
-    :func:`_update`, column by column. A column that diverges is zeroed and left alone.
+    ``G^T = X^T RZ / n``. If ``blas``, :func:`_blas_products` computes them (BLAS calls in
+    parallel over blocks of samples; the group itself must then be run outside ``prange``,
+    and ``d >= GEMM_MIN_FEATURES``), otherwise :func:`_lanes_products` (the ordered loops,
+    which give each trajectory the bits :func:`_trajectory` gives it). ``blas`` must be a
+    constant in the compiled caller (:func:`_group_products`): each path compiles its own
+    copy of this function, without the other path's code. Recording and updates
+    are :func:`_record` and :func:`_update`, column by column. A column that diverges is
+    zeroed and left alone.
     """
     m = members.shape[0]
     n, d = X.shape
-    blas = d >= GEMM_MIN_FEATURES
     WT = np.zeros((d, m))
     YT = np.zeros((n, m))
     Z = np.empty((n, m))
     RZ = np.zeros((n, m))
     GT = np.empty((d, m))
-    blocks = -(-n // SAMPLE_BLOCK) if blas else 0
-    partial = np.empty((blocks, d, m))
+    blocks = -(-n // SAMPLE_BLOCK)
+    partial = np.empty((blocks if d >= GEMM_MIN_FEATURES else 0, d, m))  # BLAS path only
     zs = np.empty((blocks, SAMPLE_BLOCK))  # per-block scratch rows of _group_residuals
     rs = np.empty((blocks, SAMPLE_BLOCK))
     z = np.empty(n)
-    resid = np.empty(n)
     w = np.empty(d)
     g = np.empty(d)
     loss = np.full(m, math.nan)
@@ -571,7 +656,7 @@ def _shared_data_group(
     finite = np.empty(m)
     alive = members >= 0
     # Counts rather than running booleans: a flag that starts as the constant True is
-    # typed Literal[bool] at one call of _blas_pass, which compiled it a second time.
+    # typed Literal[bool] at one call of the products, which compiled them a second time.
     n_alive = 0
     n_logistic = 0
     n_gd = 0
@@ -593,11 +678,10 @@ def _shared_data_group(
     k = 0
     for t in range(last + 1):
         at_checkpoint = t == checkpoints[k]
-        if blas:
-            _blas_pass(X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code,
-                       targets, rho_pos, rho_neg, t < last, zs, rs)
-        else:
-            _lanes_logits(X, WT, Z)
+        # The gradient is computed before the checkpoint's record, which reads only Z and
+        # W^T; a column retired there has its weights zeroed and its step size set to 0.
+        _group_products(blas, X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
+                        all_logistic, loss_code, targets, rho_pos, rho_neg, t < last)
         for b in range(m if at_checkpoint or any_ngd_loss else 0):
             if not alive[b]:
                 continue
@@ -613,25 +697,11 @@ def _shared_data_group(
             k += 1
         if t == last:
             break
-        if blas:  # G^T: the blocks' partial gradients, summed in block order
-            for j in range(d):
-                _copy(partial[0, j], GT[j])
-            for blk in range(1, blocks):
-                for j in range(d):
-                    for b in range(m):
-                        GT[j, b] += partial[blk, j, b]
-            for j in range(d):
-                for b in range(m):
-                    GT[j, b] /= n
-        else:
-            _group_residuals(Z, YT, RZ, 0, n, members, alive, all_logistic, loss_code,
-                             targets, rho_pos, rho_neg, z, resid)
-            _lanes_project(X, RZ, GT)
         if all_gd:
             # _update's GD step, w <- w - eta g, for every column at once; x * 0 is 0 for
             # finite x and NaN otherwise, so finite[b] != 0 flags exactly the columns
             # whose gradient or new weights _update would have rejected. Empty and dead
-            # columns have g = 0 and stay 0.
+            # columns have rate 0 (and g = 0 unless they died at this step's checkpoint).
             for b in range(m):
                 finite[b] = 0.0
             for j in range(d):
@@ -658,21 +728,50 @@ def _shared_data_group(
             diverged[members[b]] = not alive[b]
 
 
-@helper
-def _run_group(
-    X, XT, targets, data_index, group_members, group_start, q, loss_code, method,
-    learning_rate, rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
+@kernel
+def _run_lane_groups(
+    X, targets, data_index, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
+    checkpoints, group_members, group_start, weights, train_loss, diverged,
 ):  # fmt: skip
-    """Run group ``q`` of :func:`run_trajectories` on its training set."""
-    members = group_members[group_start[q]:group_start[q + 1]]
-    data = data_index[members[0]]
-    _shared_data_group(
-        X[data], XT[data], targets, members, loss_code, method, learning_rate, rho_pos,
-        rho_neg, w0, checkpoints, weights, train_loss, diverged,
-    )  # fmt: skip
+    """Groups on the loop path, a thread each (:func:`_shared_data_group`)."""
+    for q in prange(group_start.shape[0] - 1):
+        members = group_members[group_start[q]:group_start[q + 1]]
+        _shared_data_group(
+            False, X[data_index[members[0]]], targets, members, loss_code, method,
+            learning_rate, rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
+        )  # fmt: skip
+
+
+@kernel(parallel=False)
+def _run_blas_group(
+    X, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints,
+    weights, train_loss, diverged,
+):  # fmt: skip
+    """One group on the BLAS path (:func:`_shared_data_group`; its products run in parallel)."""
+    _shared_data_group(True, X, targets, members, loss_code, method, learning_rate, rho_pos,
+                       rho_neg, w0, checkpoints, weights, train_loss, diverged)
 
 
 @kernel
+def _run_solo(
+    X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
+    rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, diverged,
+):  # fmt: skip
+    """Trajectories ``solo`` one by one, a thread each (:func:`_trajectory`)."""
+    for i in prange(solo.shape[0]):
+        r = solo[i]
+        m = data_index[r]
+        diverged[r] = _trajectory(
+            X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
+            batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], w0[r], checkpoints,
+            weights[r], train_loss[r],
+        )  # fmt: skip
+
+
+#: The compiled entry points :func:`run_trajectories` dispatches to (for cache statistics).
+ENTRY_POINTS = (_run_blas_group, _run_lane_groups, _run_solo)
+
+
 def run_trajectories(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size,
     rho_pos, rho_neg, batch_key, w0, checkpoints, group_members, group_start, solo,
@@ -721,6 +820,11 @@ def run_trajectories(
     Updates (``g`` is the gradient of the mean loss over the full set or the batch):
     ``GD``/``SGD``: ``w <- w - eta g``; ``NGD_GRADIENT``: ``w <- w - eta g / ||g||``;
     ``NGD_LOSS``: ``w <- w - eta g / L(w)`` (Nacson et al., AISTATS 2019).
+
+    This driver is plain Python: it calls only the compiled entry points the call needs
+    (loop-path groups, BLAS-path groups, lone trajectories), so a sweep compiles only its
+    own paths on a cold cache. Neither path's arithmetic for a trajectory depends on the
+    other trajectories of the call, so any split gives the same bits.
     """
     R = targets.shape[0]
     K = checkpoints.shape[0]
@@ -728,27 +832,20 @@ def run_trajectories(
     weights = np.full((R, K, d), np.nan)
     train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
-    # Full-batch trajectories sharing a training set, in lanes: a group per thread, or
-    # with d >= GEMM_MIN_FEATURES one group at a time, its products split between threads.
     groups = group_start.shape[0] - 1
-    if d >= GEMM_MIN_FEATURES:
+    if groups and d >= GEMM_MIN_FEATURES:
+        # one group at a time, its products split between the threads by sample blocks
         for q in range(groups):
-            _run_group(X, XT, targets, data_index, group_members, group_start, q, loss_code,
-                       method, learning_rate, rho_pos, rho_neg, w0, checkpoints, weights,
-                       train_loss, diverged)
-    else:
-        for q in prange(groups):
-            _run_group(X, XT, targets, data_index, group_members, group_start, q, loss_code,
-                       method, learning_rate, rho_pos, rho_neg, w0, checkpoints, weights,
-                       train_loss, diverged)
-    # The others one by one, a thread each. Neither path's arithmetic for a trajectory
-    # depends on the other trajectories of the call, so any chunking gives the same bits.
-    for i in prange(solo.shape[0]):
-        r = solo[i]
-        m = data_index[r]
-        diverged[r] = _trajectory(
-            X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
-            batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], w0[r], checkpoints,
-            weights[r], train_loss[r],
-        )  # fmt: skip
+            members = group_members[group_start[q]:group_start[q + 1]]
+            _run_blas_group(X[data_index[members[0]]], targets, members, loss_code, method,
+                            learning_rate, rho_pos, rho_neg, w0, checkpoints, weights,
+                            train_loss, diverged)
+    elif groups:
+        _run_lane_groups(X, targets, data_index, loss_code, method, learning_rate, rho_pos,
+                         rho_neg, w0, checkpoints, group_members, group_start, weights,
+                         train_loss, diverged)
+    if solo.shape[0]:
+        _run_solo(X, XT, targets, data_index, loss_code, method, learning_rate, batch_size,
+                  rho_pos, rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss,
+                  diverged)
     return weights, train_loss, diverged
