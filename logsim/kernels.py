@@ -32,6 +32,7 @@ from numba.extending import overload
 
 from logsim._blas import gemm
 from logsim._jit import JIT_OPTIONS, called, helper, kernel, linear_algebra, ordered_sums
+from logsim._rows import combine_rows
 from logsim.losses import (
     HINGE,
     LOGISTIC,
@@ -94,32 +95,28 @@ def _project(X, resid, g):
 
 @ordered_sums
 def _lanes_logits(X, WT, Z):
-    """``Z = X W^T`` for a group of trajectories in lanes (``WT`` is ``d x m``, ``Z`` ``n x m``)."""
-    n, d = X.shape
-    m = WT.shape[1]
-    for i in range(n):
-        for b in range(m):
-            Z[i, b] = 0.0
-        for j in range(d):
-            xij = X[i, j]
-            for b in range(m):
-                Z[i, b] += xij * WT[j, b]
+    """``Z = X W^T`` for a group in lanes (``WT`` is ``d x m``, ``Z`` ``n x m``).
+
+    Row by row, ``Z[i] = sum_j X[i, j] W^T[j]`` with the sums in registers
+    (:func:`logsim._rows.combine_rows`); each ``Z[i, b]`` is summed over ``j = 0 .. d-1``
+    in order, as :func:`_logits_all` sums it.
+    """
+    for i in range(X.shape[0]):
+        combine_rows(X[i], WT, Z[i])
 
 
 @ordered_sums
-def _lanes_project(X, RZ, GT):
-    """``G^T = X^T RZ / n`` for a group in lanes (``RZ`` is ``n x m``, ``GT`` ``d x m``)."""
-    n, d = X.shape
+def _lanes_project(XT, RZ, GT):
+    """``G^T = X^T RZ / n`` for a group in lanes (``RZ`` is ``n x m``, ``GT`` ``d x m``).
+
+    Row by row from ``XT = X.T``, ``G^T[j] = sum_i X[i, j] RZ[i]``
+    (:func:`logsim._rows.combine_rows`), summed over samples in order as :func:`_project`
+    sums ``g[j]``.
+    """
+    d, n = XT.shape
     m = RZ.shape[1]
     for j in range(d):
-        for b in range(m):
-            GT[j, b] = 0.0
-    for i in range(n):
-        for j in range(d):
-            xij = X[i, j]
-            for b in range(m):
-                GT[j, b] += xij * RZ[i, b]
-    for j in range(d):
+        combine_rows(XT[j], RZ, GT[j])
         for b in range(m):
             GT[j, b] /= n
 
@@ -540,12 +537,13 @@ def _blas_pass(
 
 @called
 def _blas_products(
-    X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code, targets,
-    rho_pos, rho_neg, advance,
+    X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
+    targets, rho_pos, rho_neg, advance,
 ):  # fmt: skip
     """A group's products on BLAS: ``Z = X W^T``; if ``advance``, ``G^T = X^T l'(Z) / n``.
 
-    :func:`_blas_pass`, then the blocks' partial gradients summed in block order.
+    :func:`_blas_pass`, then the blocks' partial gradients summed in block order
+    (``XT`` unused).
     """
     _blas_pass(X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code, targets,
                rho_pos, rho_neg, advance, zs, rs)
@@ -566,8 +564,8 @@ def _blas_products(
 
 @helper
 def _lanes_products(
-    X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code, targets,
-    rho_pos, rho_neg, advance,
+    X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
+    targets, rho_pos, rho_neg, advance,
 ):  # fmt: skip
     """A group's products by the ordered loops: the bits :func:`_trajectory` gives.
 
@@ -583,14 +581,14 @@ def _lanes_products(
         hi = min(n, lo + SAMPLE_BLOCK)
         _group_residuals(Z, YT, RZ, lo, hi, members, alive, all_logistic, loss_code, targets,
                          rho_pos, rho_neg, zs[blk], rs[blk])
-    _lanes_project(X, RZ, GT)
+    _lanes_project(XT, RZ, GT)
 
 
 def _group_products(blas, *args):
     """``_blas_products(*args)`` if ``blas`` else ``_lanes_products(*args)``, at compile time.
 
-    ``args`` are the products' arguments, ``X, WT, YT, Z, RZ, GT, partial, zs, rs, members,
-    alive, all_logistic, loss_code, targets, rho_pos, rho_neg, advance``.
+    ``args`` are the products' arguments, ``X, XT, WT, YT, Z, RZ, GT, partial, zs, rs,
+    members, alive, all_logistic, loss_code, targets, rho_pos, rho_neg, advance``.
 
     ``blas`` must be a constant (``True`` or ``False``) where the compiled caller gets it,
     so that Numba types it as a literal. An ``if`` on the argument would compile both
@@ -602,18 +600,18 @@ def _group_products(blas, *args):
 
 @overload(_group_products, prefer_literal=True, jit_options=JIT_OPTIONS)
 def _group_products_overload(
-    blas, X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
-    targets, rho_pos, rho_neg, advance,
+    blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
+    loss_code, targets, rho_pos, rho_neg, advance,
 ):  # fmt: skip
     if not isinstance(blas, types.BooleanLiteral):
         raise TypingError(f"_group_products needs a constant True or False, got {blas}")
     chosen = _blas_products if blas.literal_value else _lanes_products
 
     def products(
-        blas, X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
+        blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
         loss_code, targets, rho_pos, rho_neg, advance,
     ):  # fmt: skip
-        chosen(X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
+        chosen(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
                loss_code, targets, rho_pos, rho_neg, advance)
 
     return products
@@ -621,7 +619,7 @@ def _group_products_overload(
 
 @kernel(parallel=False)
 def _shared_data_group(
-    blas, X, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
+    blas, X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
     checkpoints, weights, train_loss, diverged,
 ):  # fmt: skip
     """Run full-batch trajectories ``members`` (-1: an empty column) on one training set, in lanes.
@@ -680,7 +678,7 @@ def _shared_data_group(
         at_checkpoint = t == checkpoints[k]
         # The gradient is computed before the checkpoint's record, which reads only Z and
         # W^T; a column retired there has its weights zeroed and its step size set to 0.
-        _group_products(blas, X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
+        _group_products(blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
                         all_logistic, loss_code, targets, rho_pos, rho_neg, t < last)
         for b in range(m if at_checkpoint or any_ngd_loss else 0):
             if not alive[b]:
@@ -730,25 +728,26 @@ def _shared_data_group(
 
 @kernel
 def _run_lane_groups(
-    X, targets, data_index, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
+    X, XT, targets, data_index, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
     checkpoints, group_members, group_start, weights, train_loss, diverged,
 ):  # fmt: skip
     """Groups on the loop path, a thread each (:func:`_shared_data_group`)."""
     for q in prange(group_start.shape[0] - 1):
         members = group_members[group_start[q]:group_start[q + 1]]
+        data = data_index[members[0]]
         _shared_data_group(
-            False, X[data_index[members[0]]], targets, members, loss_code, method,
-            learning_rate, rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
+            False, X[data], XT[data], targets, members, loss_code, method, learning_rate,
+            rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
         )  # fmt: skip
 
 
 @kernel(parallel=False)
 def _run_blas_group(
-    X, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints,
+    X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints,
     weights, train_loss, diverged,
 ):  # fmt: skip
     """One group on the BLAS path (:func:`_shared_data_group`; its products run in parallel)."""
-    _shared_data_group(True, X, targets, members, loss_code, method, learning_rate, rho_pos,
+    _shared_data_group(True, X, XT, targets, members, loss_code, method, learning_rate, rho_pos,
                        rho_neg, w0, checkpoints, weights, train_loss, diverged)
 
 
@@ -837,11 +836,12 @@ def run_trajectories(
         # one group at a time, its products split between the threads by sample blocks
         for q in range(groups):
             members = group_members[group_start[q]:group_start[q + 1]]
-            _run_blas_group(X[data_index[members[0]]], targets, members, loss_code, method,
+            data = data_index[members[0]]
+            _run_blas_group(X[data], XT[data], targets, members, loss_code, method,
                             learning_rate, rho_pos, rho_neg, w0, checkpoints, weights,
                             train_loss, diverged)
     elif groups:
-        _run_lane_groups(X, targets, data_index, loss_code, method, learning_rate, rho_pos,
+        _run_lane_groups(X, XT, targets, data_index, loss_code, method, learning_rate, rho_pos,
                          rho_neg, w0, checkpoints, group_members, group_start, weights,
                          train_loss, diverged)
     if solo.shape[0]:

@@ -8,9 +8,12 @@ import textwrap
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy.special import expit
 
 from logsim import engine, kernels, losses, rng
+from logsim._jit import ordered_sums
+from logsim._rows import combine_rows
 from logsim.engine import run_batch
 from tests import naive
 
@@ -218,6 +221,64 @@ def test_blas_groups_of_any_width_give_the_same_bits():
     assert [grp.size for grp in groups] == [48]
     for r in (0, 17, 39):
         alone = run_batch(X, Y[r], learning_rate=lr[r], steps=60, checkpoints=5)
+        np.testing.assert_array_equal(alone.weights[0], whole.weights[r])
+        np.testing.assert_array_equal(alone.train_loss[0], whole.train_loss[r])
+
+
+@ordered_sums
+def _ordered_combination(coef, rows, out):
+    """The loop :func:`logsim._rows.combine_rows` replaces: ``out[b] += coef[k] rows[k, b]``
+    in order of ``k`` from 0, contracted to fused multiply-adds by LLVM."""
+    for b in range(out.shape[0]):
+        out[b] = 0.0
+    for k in range(rows.shape[0]):
+        for b in range(out.shape[0]):
+            out[b] += coef[k] * rows[k, b]
+
+
+@njit
+def _combine(coef, rows, out):
+    combine_rows(coef, rows, out)
+
+
+@pytest.mark.parametrize("terms", [0, 1, 3, 17, 200])
+def test_combine_rows_is_the_ordered_fused_sum(terms):
+    """Every output width from 0 to 45 (all register passes and the scalar tail)."""
+    g = np.random.default_rng(terms)
+    for m in range(46):
+        coef = g.normal(size=terms)
+        rows = g.normal(size=(terms, m)) * np.exp(g.normal(size=(terms, m)) * 3)
+        out = np.full(m, np.nan)
+        _combine(coef, rows, out)
+        reference = np.empty(m)
+        _ordered_combination(coef, rows, reference)
+        np.testing.assert_array_equal(out, reference)
+        # and the value itself, against NumPy's product: within the rounding of K terms
+        bound = 4 * max(terms, 1) * np.finfo(float).eps * (np.abs(coef) @ np.abs(rows))
+        assert np.all(np.abs(out - coef @ rows) <= bound)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_loop_groups_of_any_width_give_the_same_bits(threads):
+    """37 trajectories on one training set, in loop-path groups of 32 + 5 (one thread) or
+    19 + 18 (two), against each alone: every register pass of combine_rows is used."""
+    import numba
+
+    g = np.random.default_rng(6)
+    X = g.normal(size=(70, 5))
+    Y = (g.random((37, 70)) < 0.5).astype(float)
+    lr = np.linspace(0.3, 3.0, 37)
+    before = numba.get_num_threads()
+    used = min(threads, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(used)
+    try:
+        widths = [grp.size for grp in kernels.partition(np.zeros(37), np.zeros(37), 5)[0]]
+        whole = run_batch(X, Y, learning_rate=lr, steps=40, checkpoints=4)
+    finally:
+        numba.set_num_threads(before)
+    assert widths == {1: [32, 5], 2: [19, 18]}[used]
+    for r in range(37):
+        alone = run_batch(X, Y[r], learning_rate=lr[r], steps=40, checkpoints=4)
         np.testing.assert_array_equal(alone.weights[0], whole.weights[r])
         np.testing.assert_array_equal(alone.train_loss[0], whole.train_loss[r])
 
