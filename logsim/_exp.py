@@ -3,9 +3,10 @@
 Current llvmlite wheels ship no SVML, so ``math.exp`` inside a Numba loop is a
 scalar libm call that blocks vectorisation and dominates the logistic step
 (DESIGN.md, measured: 8.7 ns against 1.1 ns per element here). :func:`exp`
-is Cody-Waite range reduction, a degree-13 Taylor polynomial (Estrin's scheme for
-the high terms, Horner for the low ones) and the scale
-``2**k`` written directly into the exponent bits, all straight-line code.
+is Cody-Waite range reduction (fused multiply-adds), a degree-13 Taylor polynomial
+(Estrin's scheme for the high terms, Horner for the low ones) and the scale ``2**k``
+written directly into the exponent bits, all straight-line code.
+:func:`exp_nonpositive` is the same without the checks above 709, for ``e**-|z|``.
 
 Accuracy: within 1.01 ulp of libm's ``exp`` on [-708, 709] (tested). Below
 -708 it returns 0 (libm returns a subnormal under 3.3e-308), above 709 ``inf``.
@@ -63,19 +64,21 @@ def fma(typingctx, a, b, c):
 
 
 @helper
-def exp(x):
-    """``e**x`` within about 1 ulp on [-708, 709]; 0 below, ``inf`` above (NaN stays NaN).
+def _exp_reduced(x):
+    """``e**x`` for ``x`` in [-708, 709]: the range reduction, polynomial and scale.
 
     ``k = round(x / ln 2)`` by the shifter trick and ``2**k`` by integer adds and a
     shift on the bits, so that no float-to-int64 conversion is needed: AVX2 has no
     vector instruction for one (it exists only from AVX-512DQ), and LLVM would
-    otherwise unpack every vector into scalars there.
+    otherwise unpack every vector into scalars there. The reduction is three fused
+    multiply-adds: ``k * _LN2_HI`` is exact, so ``x - k * _LN2_HI`` rounds once either
+    way, and the fused forms shorten the chain of dependent operations, which is what
+    limits a vectorised loop of these (about 90 cycles from ``x`` to a residual).
     """
-    x0 = x
-    x = min(max(x, -708.0), 709.0)
-    shifted = x * _LOG2E + _SHIFT
+    shifted = fma(x, _LOG2E, _SHIFT)
     k = shifted - _SHIFT  # round(x log2 e), an integer-valued float64
-    r = (x - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln(2)/2 (plus rounding)
+    r = fma(k, -_LN2_HI, x)
+    r = fma(k, -_LN2_LO, r)  # |r| <= ln(2)/2 (plus rounding)
     # Taylor series of e**r to degree 13: truncation error < 4e-18 relative on |r| <= 0.35.
     # The terms from r**4 up, H(r) = sum_{k=4}^{13} r**(k-4) / k!, by Estrin's scheme
     # (independent fused multiply-adds, a short dependency chain); the four leading
@@ -93,13 +96,34 @@ def exp(x):
     p = fma(p, r, 1.0)
     p = fma(p, r, 1.0)
     k_int = _float_to_bits(shifted) - _SHIFT_BITS
-    value = p * _bits_to_float((k_int + 1023) << 52)
-    if x0 < -708.0:
+    return p * _bits_to_float((k_int + 1023) << 52)
+
+
+@helper
+def exp(x):
+    """``e**x`` within about 1 ulp on [-708, 709]; 0 below, ``inf`` above (NaN stays NaN)."""
+    value = _exp_reduced(min(max(x, -708.0), 709.0))
+    if x < -708.0:
         return 0.0
-    if x0 > 709.0:
+    if x > 709.0:
         return np.inf
-    if x0 != x0:
-        return x0
+    if x != x:
+        return x
+    return value
+
+
+@helper
+def exp_nonpositive(x):
+    """:func:`exp` for ``x <= 0`` (NaN stays NaN), without the checks above 709.
+
+    The logistic loss needs ``e**-|z|`` only; dropping the upper clamp and its select
+    saves about 8 % of a vectorised residual loop (measured). Same bits as :func:`exp`.
+    """
+    value = _exp_reduced(max(x, -708.0))
+    if x < -708.0:
+        return 0.0
+    if x != x:
+        return x
     return value
 
 

@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from logsim._exp import exp as _fast_exp
 from logsim._exp import exp_called as _exp_called
+from logsim._exp import exp_nonpositive as _exp_nonpositive
 from logsim._jit import called, helper, kernel
 
 #: Integer code of each loss, as understood by :func:`loss_value` and the kernels.
@@ -165,7 +165,7 @@ def logistic_derivative(z, y):
     ``1/(1 + e^-z) - 1`` suffers for confident hard labels (about 1e-3 relative
     error at z = 30, y = 1). Branch-free (selects only), so loops over it vectorise.
     """
-    e = _fast_exp(-abs(z))
+    e = _exp_nonpositive(-abs(z))
     inv = 1.0 / (1.0 + e)
     p = inv if z >= 0.0 else e * inv
     pm = e * inv if z >= 0.0 else inv

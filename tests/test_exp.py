@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from logsim._exp import exp, fma
+from logsim._exp import exp, exp_nonpositive, fma
 
 
 @njit
@@ -44,6 +44,21 @@ def test_exp_within_one_ulp_of_libm():
     # Mostly correctly rounded, not merely within 1 ulp: 6 % of these are off by more than
     # half an ulp (the version without fused multiply-adds had 10 %).
     assert np.mean(ulps > 0.5) < 0.08
+
+
+@njit
+def _exp_nonpositive_all(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = exp_nonpositive(x[i])
+    return out
+
+
+def test_exp_nonpositive_is_exp_for_every_nonpositive_input():
+    rng = np.random.default_rng(12)
+    x = np.concatenate([-rng.exponential(30.0, 200_000), rng.uniform(-1.0, 0.0, 50_000),
+                        np.array([0.0, -0.0, -708.0, -709.0, -1e5, -np.inf, np.nan])])
+    np.testing.assert_array_equal(_exp_nonpositive_all(x), _exp_all(x))
 
 
 def test_exp_outside_range_and_nan():
