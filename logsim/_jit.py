@@ -3,19 +3,18 @@
 Every kernel in logsim is compiled through :func:`kernel` (parallel drivers),
 :func:`helper` (small functions inlined into their callers at the Numba level),
 :func:`called` (compiled once and called, to keep compile time down),
-:func:`ordered_sums` or :func:`linear_algebra` (loop nests with their own
-floating-point flags), so caching and flags cannot drift between modules.
+:func:`ordered_sums` (loop nests with their own floating-point flags), so caching
+and flags cannot drift between modules.
 
 Floating-point flags: the loss helpers and drivers are compiled with strict IEEE
 semantics (their accuracy is tested to a few ulps). The linear-algebra loops
 (``X w`` and ``X^T r``) allow FMA contraction: :func:`ordered_sums` keeps every sum
 in the order written (so two loop nests that sum the same terms in the same order
-give the same bits, however each is vectorised), and :func:`linear_algebra` also
-allows reassociation, which lets LLVM vectorise a reduction (the SGD batch loops).
-Either keeps results bit-identical across thread counts and chunkings, while the
-sum order differs from a naive left-to-right loop by rounding only. They are
-separate functions (not inlined at the Numba level), so their flags never leak
-into the loss helpers.
+give the same bits, however each is vectorised). The products whose order is fixed by
+hand in LLVM IR (:mod:`logsim._rows`) are called from such functions too. Results are
+bit-identical across thread counts and chunkings, while the sum order differs from a
+naive left-to-right loop by rounding only. They are separate functions (not inlined at
+the Numba level), so their flags never leak into the loss helpers.
 """
 
 from __future__ import annotations
@@ -32,11 +31,6 @@ def kernel(fn=None, *, parallel: bool = True):
     """Compile a driver kernel (``njit(parallel=True, cache=True)``)."""
     deco = numba.njit(parallel=parallel, **JIT_OPTIONS)
     return deco if fn is None else deco(fn)
-
-
-def linear_algebra(fn):
-    """Compile a small loop nest whose sums may be reassociated and vectorised."""
-    return numba.njit(fastmath={"reassoc", "contract"}, **JIT_OPTIONS)(fn)
 
 
 def ordered_sums(fn):

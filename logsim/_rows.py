@@ -36,6 +36,63 @@ def _c_float64(t, ndim: int) -> bool:
             and t.layout == "C")
 
 
+def _emit_combination(context, builder, coef, rows, out, n_terms, row_of):
+    """Emit ``out[b] = sum_{k < n_terms} coef[k] rows[row_of(k), b]`` (arrays as structs)."""
+    m = cgutils.unpack_tuple(builder, rows.shape)[1]
+    f64 = ir.DoubleType()
+    i64 = ir.IntType(64)
+    vec = ir.VectorType(f64, _LANES)
+    vfma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vec, [vec] * 3), f"llvm.fma.v{_LANES}f64")
+
+    def const(v):
+        return ir.Constant(i64, v)
+
+    def vector_at(ptr, index):
+        return builder.bitcast(builder.gep(ptr, [index]), vec.as_pointer())
+
+    def splat(x):
+        one = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
+                                     ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
+                                      ir.Constant(ir.VectorType(ir.IntType(32), _LANES),
+                                                  [0] * _LANES))
+
+    # Accumulators are allocas (in the entry block): LLVM's mem2reg turns them into
+    # registers, as the loop-carried values of the loop over k.
+    start = cgutils.alloca_once_value(builder, const(0))  # first output not yet done
+    for registers in _PASSES:
+        width = registers * _LANES
+        count = builder.sdiv(builder.sub(m, builder.load(start)), const(width))
+        with cgutils.for_range(builder, count) as block:
+            b0 = builder.add(builder.load(start), builder.mul(block.index, const(width)))
+            accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * _LANES))
+                    for _ in range(registers)]
+            with cgutils.for_range(builder, n_terms) as term:
+                k = term.index
+                c = splat(builder.load(builder.gep(coef.data, [k])))
+                row = builder.add(builder.mul(row_of(k), m), b0)
+                for v, acc in enumerate(accs):
+                    at = vector_at(rows.data, builder.add(row, const(v * _LANES)))
+                    r = builder.load(at, align=8)
+                    builder.store(builder.call(vfma, [c, r, builder.load(acc)]), acc)
+            for v, acc in enumerate(accs):
+                builder.store(builder.load(acc),
+                              vector_at(out.data, builder.add(b0, const(v * _LANES))),
+                              align=8)
+        builder.store(builder.add(builder.load(start), builder.mul(count, const(width))),
+                      start)
+    with cgutils.for_range(builder, builder.sub(m, builder.load(start))) as tail:
+        b = builder.add(builder.load(start), tail.index)
+        acc = cgutils.alloca_once_value(builder, ir.Constant(f64, 0.0))
+        with cgutils.for_range(builder, n_terms) as term:
+            k = term.index
+            c = builder.load(builder.gep(coef.data, [k]))
+            r = builder.load(builder.gep(rows.data, [builder.add(builder.mul(row_of(k), m), b)]))
+            builder.store(builder.fma(c, r, builder.load(acc)), acc)
+        builder.store(builder.load(acc), builder.gep(out.data, [b]))
+
+
 @intrinsic
 def combine_rows(typingctx, coef, rows, out):
     """``out[b] = sum_k coef[k] rows[k, b]``, fused multiply-adds in order of ``k`` from 0.
@@ -51,8 +108,71 @@ def combine_rows(typingctx, coef, rows, out):
     def codegen(context, builder, signature, args):
         c_arr, r_arr, o_arr = [context.make_array(t)(context, builder, v)
                                for t, v in zip(signature.args, args, strict=True)]
-        n_terms, m = cgutils.unpack_tuple(builder, r_arr.shape)
+        n_terms = cgutils.unpack_tuple(builder, r_arr.shape)[0]
+        _emit_combination(context, builder, c_arr, r_arr, o_arr, n_terms, lambda k: k)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def combine_rows_at(typingctx, coef, rows, index, out):
+    """``out[b] = sum_k coef[k] rows[index[k], b]`` for ``k < len(coef)``, in order of ``k``.
+
+    :func:`combine_rows` on the rows ``index[:len(coef)]`` of ``rows``, gathered as they
+    are read (a mini-batch's rows of ``X``). Preconditions, not checked: every
+    ``index[k]`` for ``k < len(coef)`` is a row of ``rows``; ``index`` is C-contiguous
+    int64; the rest as :func:`combine_rows`.
+    """
+    index_ok = (isinstance(index, types.Array) and index.ndim == 1
+                and index.dtype == types.int64 and index.layout == "C")
+    if not (_c_float64(coef, 1) and _c_float64(rows, 2) and index_ok and _c_float64(out, 1)):
+        return None
+    sig = types.void(coef, rows, index, out)
+
+    def codegen(context, builder, signature, args):
+        c_arr, r_arr, i_arr, o_arr = [context.make_array(t)(context, builder, v)
+                                      for t, v in zip(signature.args, args, strict=True)]
+        n_terms = cgutils.unpack_tuple(builder, c_arr.shape)[0]
+
+        def row_of(k):
+            return builder.load(builder.gep(i_arr.data, [k]))
+
+        _emit_combination(context, builder, c_arr, r_arr, o_arr, n_terms, row_of)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: Rows per pass of :func:`dot_rows_at`, widest first: eight accumulators in flight keep
+#: both FMA units busy; rows left over go four, then one at a time.
+_DOT_PASSES = (8, 4, 1)
+
+
+@intrinsic
+def dot_rows_at(typingctx, rows, index, w, out):
+    """``out[k] = rows[index[k]] . w`` for every ``k < len(out)`` (a mini-batch's logits).
+
+    Each dot product has a fixed order, whatever the pass its row falls in: four partial
+    sums ``s_l = sum_{j = l mod 4} x_j w_j`` over the first ``4 floor(d / 4)`` features
+    (fused multiply-adds in order of ``j``), then ``(s_0 + s_1) + (s_2 + s_3)``, then the
+    last ``d mod 4`` features one fused multiply-add each. Preconditions, not checked:
+    ``rows`` is ``(n, d)``, ``w`` is ``(d,)``, and every ``index[k]`` for ``k < len(out)``
+    is a row of ``rows``; ``index`` C-contiguous int64, the others C-contiguous float64.
+    """
+    index_ok = (isinstance(index, types.Array) and index.ndim == 1
+                and index.dtype == types.int64 and index.layout == "C")
+    if not (_c_float64(rows, 2) and index_ok and _c_float64(w, 1) and _c_float64(out, 1)):
+        return None
+    sig = types.void(rows, index, w, out)
+
+    def codegen(context, builder, signature, args):
+        r_arr, i_arr, w_arr, o_arr = [context.make_array(t)(context, builder, v)
+                                      for t, v in zip(signature.args, args, strict=True)]
+        d = cgutils.unpack_tuple(builder, r_arr.shape)[1]
+        count = cgutils.unpack_tuple(builder, o_arr.shape)[0]
         f64 = ir.DoubleType()
+        i32 = ir.IntType(32)
         i64 = ir.IntType(64)
         vec = ir.VectorType(f64, _LANES)
         vfma = cgutils.get_or_insert_function(
@@ -61,49 +181,60 @@ def combine_rows(typingctx, coef, rows, out):
         def const(v):
             return ir.Constant(i64, v)
 
-        def vector_at(ptr, index):
-            return builder.bitcast(builder.gep(ptr, [index]), vec.as_pointer())
+        def shuffle(a, b, mask):
+            return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, _LANES), mask))
 
-        def splat(x):
-            one = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
-                                         ir.Constant(ir.IntType(32), 0))
-            return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
-                                          ir.Constant(ir.VectorType(ir.IntType(32), _LANES),
-                                                      [0] * _LANES))
+        def row_start(k):
+            return builder.mul(builder.load(builder.gep(i_arr.data, [k])), d)
 
-        # Accumulators are allocas (in the entry block): LLVM's mem2reg turns them into
-        # registers, as the loop-carried values of the loop over k.
-        start = cgutils.alloca_once_value(builder, const(0))  # first output not yet done
-        for registers in _PASSES:
-            width = registers * _LANES
-            count = builder.sdiv(builder.sub(m, builder.load(start)), const(width))
-            with cgutils.for_range(builder, count) as block:
-                b0 = builder.add(builder.load(start), builder.mul(block.index, const(width)))
+        def load_vector(ptr, index):
+            at = builder.bitcast(builder.gep(ptr, [index]), vec.as_pointer())
+            return builder.load(at, align=8)
+
+        def four_sums(a, b, c, e):
+            # [(a0+a1)+(a2+a3), (b0+b1)+(b2+b3), (c0+c1)+(c2+c3), (e0+e1)+(e2+e3)]
+            ab = builder.fadd(shuffle(a, b, [0, 4, 2, 6]), shuffle(a, b, [1, 5, 3, 7]))
+            ce = builder.fadd(shuffle(c, e, [0, 4, 2, 6]), shuffle(c, e, [1, 5, 3, 7]))
+            return builder.fadd(shuffle(ab, ce, [0, 1, 4, 5]), shuffle(ab, ce, [2, 3, 6, 7]))
+
+        full = builder.mul(builder.sdiv(d, const(_LANES)), const(_LANES))  # features in vectors
+        done = cgutils.alloca_once_value(builder, const(0))  # rows finished
+        for width in _DOT_PASSES:
+            passes = builder.sdiv(builder.sub(count, builder.load(done)), const(width))
+            with cgutils.for_range(builder, passes) as block:
+                k0 = builder.add(builder.load(done), builder.mul(block.index, const(width)))
+                starts = [row_start(builder.add(k0, const(r))) for r in range(width)]
                 accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, [0.0] * _LANES))
-                        for _ in range(registers)]
-                with cgutils.for_range(builder, n_terms) as term:
-                    k = term.index
-                    c = splat(builder.load(builder.gep(c_arr.data, [k])))
-                    row = builder.add(builder.mul(k, m), b0)
-                    for v, acc in enumerate(accs):
-                        r = builder.load(vector_at(r_arr.data, builder.add(row, const(v * _LANES))),
-                                         align=8)
-                        builder.store(builder.call(vfma, [c, r, builder.load(acc)]), acc)
-                for v, acc in enumerate(accs):
+                        for _ in range(width)]
+                with cgutils.for_range(builder, builder.sdiv(d, const(_LANES))) as feature:
+                    j = builder.mul(feature.index, const(_LANES))
+                    wv = load_vector(w_arr.data, j)
+                    for start, acc in zip(starts, accs, strict=True):
+                        x = load_vector(r_arr.data, builder.add(start, j))
+                        builder.store(builder.call(vfma, [x, wv, builder.load(acc)]), acc)
+                sums = [builder.load(acc) for acc in accs]
+                if width == 1:  # the same order as four_sums' lanes
+                    s = sums[0]
+                    lane = [builder.extract_element(s, ir.Constant(i32, i)) for i in range(4)]
+                    totals = [builder.fadd(builder.fadd(lane[0], lane[1]),
+                                           builder.fadd(lane[2], lane[3]))]
+                else:
+                    totals = []
+                    for q in range(0, width, 4):
+                        v = four_sums(*sums[q:q + 4])
+                        totals += [builder.extract_element(v, ir.Constant(i32, i))
+                                   for i in range(4)]
+                for r, (start, total) in enumerate(zip(starts, totals, strict=True)):
+                    acc = cgutils.alloca_once_value(builder, total)
+                    with cgutils.for_range(builder, builder.sub(d, full)) as rest:
+                        j = builder.add(full, rest.index)
+                        x = builder.load(builder.gep(r_arr.data, [builder.add(start, j)]))
+                        wj = builder.load(builder.gep(w_arr.data, [j]))
+                        builder.store(builder.fma(x, wj, builder.load(acc)), acc)
                     builder.store(builder.load(acc),
-                                  vector_at(o_arr.data, builder.add(b0, const(v * _LANES))),
-                                  align=8)
-            builder.store(builder.add(builder.load(start), builder.mul(count, const(width))),
-                          start)
-        with cgutils.for_range(builder, builder.sub(m, builder.load(start))) as tail:
-            b = builder.add(builder.load(start), tail.index)
-            acc = cgutils.alloca_once_value(builder, ir.Constant(f64, 0.0))
-            with cgutils.for_range(builder, n_terms) as term:
-                k = term.index
-                c = builder.load(builder.gep(c_arr.data, [k]))
-                r = builder.load(builder.gep(r_arr.data, [builder.add(builder.mul(k, m), b)]))
-                builder.store(builder.fma(c, r, builder.load(acc)), acc)
-            builder.store(builder.load(acc), builder.gep(o_arr.data, [b]))
+                                  builder.gep(o_arr.data, [builder.add(k0, const(r))]))
+            builder.store(builder.add(builder.load(done), builder.mul(passes, const(width))),
+                          done)
         return context.get_dummy_value()
 
     return sig, codegen

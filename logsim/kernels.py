@@ -31,8 +31,8 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from logsim._blas import gemm
-from logsim._jit import JIT_OPTIONS, called, helper, kernel, linear_algebra, ordered_sums
-from logsim._rows import combine_rows
+from logsim._jit import JIT_OPTIONS, called, helper, kernel, ordered_sums
+from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.losses import (
     HINGE,
     LOGISTIC,
@@ -167,73 +167,25 @@ def _draw_batch(perm, batch_size, key, step):
         perm[k] = tmp
 
 
-@helper
-def _four_rows(X, perm, b):
-    """Rows ``perm[b] .. perm[b + 3]`` of ``X`` (views): the four rows of one batch pass."""
-    return X[perm[b]], X[perm[b + 1]], X[perm[b + 2]], X[perm[b + 3]]
-
-
-@linear_algebra
+@ordered_sums
 def _batch_logits(X, w, perm, batch_size, zb):
     """``zb[b] = x_{perm[b]} . w`` for the batch ``perm[:batch_size]``.
 
-    Four rows per pass over ``w``: four independent sums in flight, each of which LLVM
-    vectorises over features (a row alone is one latency-bound chain).
+    Eight rows at a time, each a dot product in the fixed order of
+    :func:`logsim._rows.dot_rows_at` (vectorised over features, rows gathered as read).
     """
-    d = w.shape[0]
-    b = 0
-    while b + 4 <= batch_size:
-        x0, x1, x2, x3 = _four_rows(X, perm, b)
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for j in range(d):
-            wj = w[j]
-            a0 += x0[j] * wj
-            a1 += x1[j] * wj
-            a2 += x2[j] * wj
-            a3 += x3[j] * wj
-        zb[b] = a0
-        zb[b + 1] = a1
-        zb[b + 2] = a2
-        zb[b + 3] = a3
-        b += 4
-    while b < batch_size:
-        x0 = X[perm[b]]
-        a0 = 0.0
-        for j in range(d):
-            a0 += x0[j] * w[j]
-        zb[b] = a0
-        b += 1
+    dot_rows_at(X, perm, w, zb[:batch_size])
 
 
-@linear_algebra
+@ordered_sums
 def _batch_project(X, perm, batch_size, rb, g):
-    """``g = sum_b rb[b] x_{perm[b]} / batch_size``.
+    """``g = sum_b rb[b] x_{perm[b]} / batch_size``, summed over the batch in order.
 
-    Four rows per pass over ``g``: one load and store of ``g[j]`` per four multiply-adds.
+    The rows are gathered as they are read (:func:`logsim._rows.combine_rows_at`), with
+    the partial sums of ``g`` in registers.
     """
-    d = g.shape[0]
-    for j in range(d):
-        g[j] = 0.0
-    b = 0
-    while b + 4 <= batch_size:
-        x0, x1, x2, x3 = _four_rows(X, perm, b)
-        r0 = rb[b]
-        r1 = rb[b + 1]
-        r2 = rb[b + 2]
-        r3 = rb[b + 3]
-        for j in range(d):
-            g[j] = g[j] + r0 * x0[j] + r1 * x1[j] + r2 * x2[j] + r3 * x3[j]
-        b += 4
-    while b < batch_size:
-        x0 = X[perm[b]]
-        r0 = rb[b]
-        for j in range(d):
-            g[j] += r0 * x0[j]
-        b += 1
-    for j in range(d):
+    combine_rows_at(rb[:batch_size], X, perm, g)
+    for j in range(g.shape[0]):
         g[j] /= batch_size
 
 

@@ -13,7 +13,7 @@ from scipy.special import expit
 
 from logsim import engine, kernels, losses, rng
 from logsim._jit import ordered_sums
-from logsim._rows import combine_rows
+from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.engine import run_batch
 from tests import naive
 
@@ -256,6 +256,43 @@ def test_combine_rows_is_the_ordered_fused_sum(terms):
         # and the value itself, against NumPy's product: within the rounding of K terms
         bound = 4 * max(terms, 1) * np.finfo(float).eps * (np.abs(coef) @ np.abs(rows))
         assert np.all(np.abs(out - coef @ rows) <= bound)
+
+
+@njit
+def _dots_at(X, index, w, out):
+    dot_rows_at(X, index, w, out)
+
+
+@njit
+def _combine_at(coef, X, index, out):
+    combine_rows_at(coef, X, index, out)
+
+
+def test_gathered_row_products_of_a_mini_batch():
+    """dot_rows_at and combine_rows_at against NumPy on gathered rows, for every feature
+    count 0..22 and batch sizes across all passes; a row's dot product has the same bits
+    wherever it falls in the batch (alone, or in a pass of 8 or 4)."""
+    g = np.random.default_rng(7)
+    eps = np.finfo(float).eps
+    for d in range(23):
+        for batch in (0, 1, 3, 4, 5, 8, 9, 13, 32, 33):
+            X = g.normal(size=(50, d)) * np.exp(g.normal(size=(50, d)))
+            w = g.normal(size=d)
+            index = g.integers(0, 50, size=batch + 3).astype(np.int64)  # longer than used
+            rows = X[index[:batch]]
+            out = np.full(batch, np.nan)
+            _dots_at(X, index, w, out)
+            bound = 4 * max(d, 1) * eps * (np.abs(rows) @ np.abs(w))
+            assert np.all(np.abs(out - rows @ w) <= bound), (d, batch)
+            for k in range(batch):
+                one = np.full(1, np.nan)
+                _dots_at(X, index[k:k + 1], w, one)
+                assert one[0] == out[k], (d, batch, k)
+            coef = g.normal(size=batch)
+            total = np.full(d, np.nan)
+            _combine_at(coef, X, index, total)
+            bound = 4 * max(batch, 1) * eps * (np.abs(coef) @ np.abs(rows))
+            assert np.all(np.abs(total - coef @ rows) <= bound), (d, batch)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
