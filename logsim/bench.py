@@ -445,8 +445,9 @@ def measure_ceiling(w, peaks, *, quick=False) -> dict:
     The work per trajectory-step is ``2 m d`` multiply-adds and ``m`` exponentials
     with ``m`` the samples per step (n, or the batch size for SGD), all data in
     contiguous, cache-friendly arrays (no gather). Layouts: per trajectory with
-    samples contiguous (``rows``), trajectories in SIMD lanes (``lanes``), all
-    trajectories as one BLAS product (``gemm``), one block per thread with
+    samples contiguous (``rows``), trajectories in SIMD lanes (``lanes``, and with the
+    products' sums in registers, ``lanes_registers``), all trajectories as one BLAS
+    product (``gemm``), one block per thread with
     single-threaded BLAS (``gemm_blocks``). Also the bound from the machine peaks:
     ``1 / (2 m d / FMA_rate + m / exp_rate)``.
     """
@@ -470,6 +471,7 @@ def measure_ceiling(w, peaks, *, quick=False) -> dict:
     variants = {
         "rows": lambda s: baselines.ceiling_rows(XT, W, s, c),
         "lanes": lambda s: baselines.ceiling_lanes(X, WT, s, c, lanes),
+        "lanes_registers": lambda s: baselines.ceiling_lanes_registers(X, XT, WT, s, c, lanes),
         "gemm": lambda s: baselines.ceiling_gemm(X, XT, W, s, c),
     }
     rates = {}

@@ -154,7 +154,7 @@ def test_json_schema_of_a_quick_run(quick_run):
     assert e["vs_best_baseline"] == min(e["vs_jax"], e["vs_numpy"])
     assert e["target"] == {} and e["target_met"] is None  # reduced sizes are not for quoting
     c = e["ceiling"]
-    assert set(c["traj_steps_per_s"]) == {"rows", "lanes", "gemm", "gemm_blocks"}
+    assert set(c["traj_steps_per_s"]) == {"rows", "lanes", "lanes_registers", "gemm", "gemm_blocks"}
     assert c["best_traj_steps_per_s"] == max(c["traj_steps_per_s"].values())
     assert e["ceiling_fraction"] == pytest.approx(rates["logsim"] / c["best_traj_steps_per_s"])
     assert e["threads"][0]["threads"] == 1
@@ -218,3 +218,36 @@ def test_memory_measurement_failure_is_reported_not_raised(monkeypatch):
     mem = bench.measure_memory(quick=True, log=lambda m: None)
     assert set(mem) == {"error"} and "no probe here" in mem["error"]
     assert bench.format_memory(mem)[1].startswith("memory: the measurement failed")
+
+
+def test_ceiling_layouts_do_the_same_arithmetic():
+    """The ceiling micro-kernels are timed against each other: each must do the same steps."""
+    from logsim import baselines
+
+    g = np.random.default_rng(3)
+    n, d, R, steps, c = 37, 5, 21, 7, 0.05
+    X = g.normal(size=(n, d))
+    XT = np.ascontiguousarray(X.T)
+    W0 = g.normal(size=(R, d)) * 0.3
+    results = {}
+    for name in ("rows", "gemm", "lanes", "lanes_registers"):
+        if name.startswith("lanes"):
+            WT = np.ascontiguousarray(W0.T)
+            if name == "lanes":
+                baselines.ceiling_lanes(X, WT, steps, c, 8)
+            else:
+                baselines.ceiling_lanes_registers(X, XT, WT, steps, c, 8)
+            results[name] = WT.T
+        else:
+            W = W0.copy()
+            if name == "rows":
+                baselines.ceiling_rows(XT, W, steps, c)
+            else:
+                baselines.ceiling_gemm(X, XT, W, steps, c)
+            results[name] = W
+    # the step is w <- w - c X^T exp(-|X w|), in NumPy
+    W = W0.copy()
+    for _ in range(steps):
+        W = W - c * (np.exp(-np.abs(W @ X.T)) @ X)
+    for name, got in results.items():
+        np.testing.assert_allclose(got, W, rtol=1e-12, atol=1e-12, err_msg=name)
