@@ -66,7 +66,7 @@ def _shuffle(builder, a, b, mask):
     return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(_I32, _LANES), mask))
 
 
-def _emit_combination(context, builder, coef, rows, out, n_terms, row_of):
+def _emit_combination(builder, coef, rows, out, n_terms, row_of):
     """Emit ``out[b] = sum_{k < n_terms} coef[k] rows[row_of(k), b]`` (arrays as structs)."""
     m = cgutils.unpack_tuple(builder, rows.shape)[1]
     vfma = _vector_fma(builder)
@@ -126,7 +126,7 @@ def combine_rows(typingctx, coef, rows, out):
     def codegen(context, builder, signature, args):
         c_arr, r_arr, o_arr = _array_structs(context, builder, signature, args)
         n_terms = cgutils.unpack_tuple(builder, r_arr.shape)[0]
-        _emit_combination(context, builder, c_arr, r_arr, o_arr, n_terms, lambda k: k)
+        _emit_combination(builder, c_arr, r_arr, o_arr, n_terms, lambda k: k)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -153,7 +153,7 @@ def combine_rows_at(typingctx, coef, rows, index, out):
         def row_of(k):
             return builder.load(builder.gep(i_arr.data, [k]))
 
-        _emit_combination(context, builder, c_arr, r_arr, o_arr, n_terms, row_of)
+        _emit_combination(builder, c_arr, r_arr, o_arr, n_terms, row_of)
         return context.get_dummy_value()
 
     return sig, codegen

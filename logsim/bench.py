@@ -32,6 +32,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -519,6 +520,19 @@ print(json.dumps({"import_s": t1 - t0, "first_call_s": sum(paths.values()), "pat
 QUICKSTART = Path(__file__).resolve().parents[1] / "scenarios" / "quickstart.toml"
 
 
+def _cold_then_warm(command, *, timeout):
+    """Yield ``("cold", run)`` then ``("warm", run)``: ``run()`` runs ``command(folder)`` in a
+    fresh process whose Numba cache is ``folder``, a new temporary folder shared by both
+    (empty for the first). ``run`` raises on failure and returns the completed process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold", "warm"):
+            yield label, lambda: subprocess.run(command(cache), env=env, capture_output=True,
+                                                text=True, timeout=timeout, check=True)
+
+
 def measure_compile(*, log=_log) -> dict | None:
     """Compile cost, each in a fresh process: empty Numba cache (``cold``), then filled (``warm``).
 
@@ -529,32 +543,26 @@ def measure_compile(*, log=_log) -> dict | None:
       ``logsim run scenarios/quickstart.toml`` (import, compile, sweep, analysis, write),
       the issue's target (under 20 s cold). Absent where the scenario file is not found.
     """
-    import subprocess
-    import tempfile
-
     out = {}
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        for label in ("cold", "warm"):
-            try:
-                proc = subprocess.run([sys.executable, "-c", _COMPILE_PROBE], env=env,
-                                      capture_output=True, text=True, timeout=600, check=True)
-                out[label] = json.loads(proc.stdout.strip().splitlines()[-1])
-            except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
-                out[label] = {"error": f"{type(exc).__name__}: {exc}"}
+    for label, run in _cold_then_warm(lambda cache: [sys.executable, "-c", _COMPILE_PROBE],
+                                      timeout=600):
+        try:
+            out[label] = json.loads(run().stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
+            out[label] = {"error": f"{type(exc).__name__}: {exc}"}
     if QUICKSTART.is_file():
-        with tempfile.TemporaryDirectory() as cache:
-            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-            cmd = [sys.executable, "-m", "logsim.cli", "run", str(QUICKSTART), "--quiet",
-                   "-o", os.path.join(cache, "quickstart.nc")]
-            for label in ("cold", "warm"):
-                start = time.perf_counter()
-                try:
-                    subprocess.run(cmd, env=env, capture_output=True, timeout=900, check=True)
-                    out[f"quickstart_{label}_s"] = time.perf_counter() - start
-                except (OSError, subprocess.SubprocessError) as exc:
-                    out[f"quickstart_{label}_s"] = None
-                    out[f"quickstart_{label}_error"] = f"{type(exc).__name__}: {exc}"
+        def quickstart(cache):
+            return [sys.executable, "-m", "logsim.cli", "run", str(QUICKSTART), "--quiet",
+                    "-o", os.path.join(cache, "quickstart.nc")]
+
+        for label, run in _cold_then_warm(quickstart, timeout=900):
+            start = time.perf_counter()
+            try:
+                run()
+                out[f"quickstart_{label}_s"] = time.perf_counter() - start
+            except (OSError, subprocess.SubprocessError) as exc:
+                out[f"quickstart_{label}_s"] = None
+                out[f"quickstart_{label}_error"] = f"{type(exc).__name__}: {exc}"
     log("compile: " + ", ".join(f"{k} {v.get('first_call_s', math.nan):.2f} s"
                                 for k, v in out.items() if isinstance(v, dict))
         + "".join(f", quickstart {k} {out[f'quickstart_{k}_s']:.1f} s" for k in ("cold", "warm")
@@ -724,7 +732,6 @@ def measure_memory(*, quick: bool = False, workdir=None, log=_log) -> dict:
         probe saw besides (``weights_shape``, ``warmup_peak_rss_bytes``,
         ``sweep_seconds``...). ``{"error": message}`` if the probe failed.
     """
-    import subprocess
     import tempfile
 
     sizes = MEMORY_SWEEPS["quick" if quick else "full"]
@@ -930,7 +937,6 @@ KERNEL_FILES = ("kernels.py", "losses.py", "_exp.py", "_jit.py", "engine.py", "r
 def code_info() -> dict:
     """logsim version, git commit (if any) and SHA-256 of the kernel source files."""
     import hashlib
-    import subprocess
 
     import logsim
 

@@ -237,7 +237,7 @@ def run_batch(
     starts = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
     # One BLAS thread per kernel thread: the matrix products run inside prange, and
     # a single-threaded product's columns do not depend on their neighbours.
-    use_blas = bool(groups) and X.shape[2] >= kernels.GEMM_MIN_FEATURES
+    use_blas = bool(groups) and kernels.blas_path(X.shape[2])
     with threadpool_limits(1, user_api="blas") if use_blas else nullcontext():
         weights, train_loss, diverged = kernels.run_trajectories(
             np.ascontiguousarray(X), XT, np.ascontiguousarray(Y), index, codes, method_codes,

@@ -349,6 +349,11 @@ def _trajectory(
 #: :func:`_lanes_project`.
 GEMM_MIN_FEATURES = 64
 
+
+def blas_path(d: int) -> bool:
+    """Whether groups of trajectories with ``d`` features take the BLAS path."""
+    return d >= GEMM_MIN_FEATURES
+
 #: Trajectories per group on the BLAS path are padded to a multiple of this (empty
 #: columns are zero). Single-threaded OpenBLAS computes a column of ``A @ B`` by the same
 #: operations wherever it sits, as long as it falls in a full micro-kernel tile (2 to 8
@@ -382,7 +387,7 @@ def partition(data_index, method, d, threads=None):
     data_index = np.asarray(data_index, dtype=np.int64)
     method = np.asarray(method, dtype=np.int64)
     threads = numba.get_num_threads() if threads is None else threads
-    blas = d >= GEMM_MIN_FEATURES
+    blas = blas_path(d)
     full_batch = method != SGD
     in_group = np.zeros(data_index.size, dtype=bool)
     groups = []
@@ -542,12 +547,14 @@ def _group_products(blas, *args):
     ``args`` are the products' arguments, ``X, XT, WT, YT, Z, RZ, GT, partial, zs, rs,
     members, alive, all_logistic, loss_code, targets, rho_pos, rho_neg, advance``.
 
-    ``blas`` must be a constant (``True`` or ``False``) where the compiled caller gets it,
-    so that Numba types it as a literal. An ``if`` on the argument would compile both
-    paths into every caller (Numba does not prune branches on literal booleans), which
-    cost a sweep on one path the compile time of the other (10 s for the BLAS path).
+    From Python this is a plain call. In compiled code ``blas`` must be a constant
+    (``True`` or ``False``) where the caller gets it, so that Numba types it as a literal
+    and the overload below picks one function while compiling. An ``if`` on the argument
+    would compile both paths into every caller (Numba does not prune branches on literal
+    booleans), which cost a sweep on one path the compile time of the other (10 s for the
+    BLAS path).
     """
-    raise NotImplementedError("_group_products is only callable from compiled code")
+    return (_blas_products if blas else _lanes_products)(*args)
 
 
 @overload(_group_products, prefer_literal=True, jit_options=JIT_OPTIONS)
@@ -595,7 +602,7 @@ def _shared_data_group(
     RZ = np.zeros((n, m))
     GT = np.empty((d, m))
     blocks = -(-n // SAMPLE_BLOCK)
-    partial = np.empty((blocks if d >= GEMM_MIN_FEATURES else 0, d, m))  # BLAS path only
+    partial = np.empty((blocks if blas else 0, d, m))  # BLAS path only
     zs = np.empty((blocks, SAMPLE_BLOCK))  # per-block scratch rows of _group_residuals
     rs = np.empty((blocks, SAMPLE_BLOCK))
     z = np.empty(n)
@@ -784,7 +791,7 @@ def run_trajectories(
     train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
     groups = group_start.shape[0] - 1
-    if groups and d >= GEMM_MIN_FEATURES:
+    if groups and blas_path(d):
         # one group at a time, its products split between the threads by sample blocks
         for q in range(groups):
             members = group_members[group_start[q]:group_start[q + 1]]
