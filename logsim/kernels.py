@@ -1,4 +1,4 @@
-"""Numba trajectory engines: many gradient-descent runs in one ``njit(parallel=True)`` call.
+"""Numba trajectory engines: many gradient-descent runs in one call, on all threads.
 
 The kernels know nothing of files, TOML or xarray. They take a stack of
 training sets sharing one shape, one row of parameters per trajectory, and
@@ -7,8 +7,10 @@ each checkpoint.
 
 Invariants
 ----------
-* ``prange`` runs over trajectories, or over groups of trajectories sharing a
-  training set (:func:`partition`); trajectory ``r`` writes only ``weights[r]``,
+* The threads share out trajectories, or groups of trajectories sharing a training
+  set (:func:`partition`): Python threads running GIL-free kernels
+  (:func:`run_trajectories`), and ``prange`` over blocks of samples inside a group
+  on the BLAS path. Trajectory ``r`` writes only ``weights[r]``,
   ``train_loss[r]`` and ``diverged[r]``. Each trajectory is computed by one
   thread, in a fixed order of operations that does not depend on the other
   trajectories of the call, so the result is bit-identical for any thread count
@@ -22,7 +24,9 @@ Invariants
 
 from __future__ import annotations
 
+import functools
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -312,7 +316,7 @@ def _step(
     return _update(method, learning_rate, loss, g, w)
 
 
-@kernel(parallel=False)
+@helper
 def _trajectory(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, w0,
     checkpoints, weights_out, loss_out,
@@ -541,11 +545,11 @@ def _lanes_products(
     _lanes_project(XT, RZ, GT)
 
 
-def _group_products(blas, *args):
-    """``_blas_products(*args)`` if ``blas`` else ``_lanes_products(*args)``, at compile time.
-
-    ``args`` are the products' arguments, ``X, XT, WT, YT, Z, RZ, GT, partial, zs, rs,
-    members, alive, all_logistic, loss_code, targets, rho_pos, rho_neg, advance``.
+def _group_products(
+    blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
+    targets, rho_pos, rho_neg, advance,
+):  # fmt: skip
+    """:func:`_blas_products` if ``blas`` else :func:`_lanes_products`, chosen at compile time.
 
     From Python this is a plain call. In compiled code ``blas`` must be a constant
     (``True`` or ``False``) where the caller gets it, so that Numba types it as a literal
@@ -554,7 +558,9 @@ def _group_products(blas, *args):
     booleans), which cost a sweep on one path the compile time of the other (10 s for the
     BLAS path).
     """
-    return (_blas_products if blas else _lanes_products)(*args)
+    chosen = _blas_products if blas else _lanes_products
+    chosen(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
+           targets, rho_pos, rho_neg, advance)
 
 
 @overload(_group_products, prefer_literal=True, jit_options=JIT_OPTIONS)
@@ -586,7 +592,8 @@ def _shared_data_group(
     Trajectory ``b`` of the group is column ``b`` of ``W^T`` (``d x m``), of the logits
     ``Z = X W^T`` (``n x m``) and of their loss derivatives ``RZ``; the gradients are
     ``G^T = X^T RZ / n``. If ``blas``, :func:`_blas_products` computes them (BLAS calls in
-    parallel over blocks of samples; the group itself must then be run outside ``prange``,
+    parallel over blocks of samples; the group itself must then run alone, not in a thread of
+    a parallel region,
     and ``d >= GEMM_MIN_FEATURES``), otherwise :func:`_lanes_products` (the ordered loops,
     which give each trajectory the bits :func:`_trajectory` gives it). ``blas`` must be a
     constant in the compiled caller (:func:`_group_products`): each path compiles its own
@@ -685,19 +692,14 @@ def _shared_data_group(
             diverged[members[b]] = not alive[b]
 
 
-@kernel
-def _run_lane_groups(
-    X, XT, targets, data_index, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
-    checkpoints, group_members, group_start, weights, train_loss, diverged,
+@kernel(parallel=False)
+def _run_lane_group(
+    X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints,
+    weights, train_loss, diverged,
 ):  # fmt: skip
-    """Groups on the loop path, a thread each (:func:`_shared_data_group`)."""
-    for q in prange(group_start.shape[0] - 1):
-        members = group_members[group_start[q]:group_start[q + 1]]
-        data = data_index[members[0]]
-        _shared_data_group(
-            False, X[data], XT[data], targets, members, loss_code, method, learning_rate,
-            rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged,
-        )  # fmt: skip
+    """One group on the loop path (:func:`_shared_data_group`), on the calling thread."""
+    _shared_data_group(False, X, XT, targets, members, loss_code, method, learning_rate,
+                       rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged)
 
 
 @kernel(parallel=False)
@@ -710,13 +712,13 @@ def _run_blas_group(
                        rho_neg, w0, checkpoints, weights, train_loss, diverged)
 
 
-@kernel
+@kernel(parallel=False)
 def _run_solo(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
     rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, diverged,
 ):  # fmt: skip
-    """Trajectories ``solo`` one by one, a thread each (:func:`_trajectory`)."""
-    for i in prange(solo.shape[0]):
+    """Trajectories ``solo`` one after another, on the calling thread (:func:`_trajectory`)."""
+    for i in range(solo.shape[0]):
         r = solo[i]
         m = data_index[r]
         diverged[r] = _trajectory(
@@ -726,8 +728,32 @@ def _run_solo(
         )  # fmt: skip
 
 
+#: Calls of :func:`_run_solo` per thread: enough pieces that a thread finishing early
+#: takes another (trajectories may differ in cost), few enough that the Python call
+#: (tens of microseconds) stays negligible.
+SOLO_PIECES_PER_THREAD = 4
+
+
+def _in_threads(calls, threads):
+    """Make the zero-argument ``calls`` on up to ``threads`` threads, each taking the next.
+
+    The kernels release the GIL (``nogil``), so Python threads run them in parallel
+    without a parallel (``prange``) entry point, whose compilation re-optimises and
+    re-generates all the code below it (7-9 s of a cold run, measured). The first
+    exception raised by a call is raised here, after every call has finished.
+    """
+    if threads <= 1 or len(calls) <= 1:
+        for call in calls:
+            call()
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+    for future in futures:
+        future.result()
+
+
 #: The compiled entry points :func:`run_trajectories` dispatches to (for cache statistics).
-ENTRY_POINTS = (_run_blas_group, _run_lane_groups, _run_solo)
+ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_solo)
 
 
 def run_trajectories(
@@ -781,8 +807,10 @@ def run_trajectories(
 
     This driver is plain Python: it calls only the compiled entry points the call needs
     (loop-path groups, BLAS-path groups, lone trajectories), so a sweep compiles only its
-    own paths on a cold cache. Neither path's arithmetic for a trajectory depends on the
-    other trajectories of the call, so any split gives the same bits.
+    own paths on a cold cache, and shares the calls out between
+    ``numba.get_num_threads()`` threads (:func:`_in_threads`). Neither path's arithmetic
+    for a trajectory depends on the other trajectories of the call, so any split gives the
+    same bits.
     """
     R = targets.shape[0]
     K = checkpoints.shape[0]
@@ -790,21 +818,25 @@ def run_trajectories(
     weights = np.full((R, K, d), np.nan)
     train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
-    groups = group_start.shape[0] - 1
-    if groups and blas_path(d):
-        # one group at a time, its products split between the threads by sample blocks
-        for q in range(groups):
-            members = group_members[group_start[q]:group_start[q + 1]]
-            data = data_index[members[0]]
-            _run_blas_group(X[data], XT[data], targets, members, loss_code, method,
-                            learning_rate, rho_pos, rho_neg, w0, checkpoints, weights,
-                            train_loss, diverged)
-    elif groups:
-        _run_lane_groups(X, XT, targets, data_index, loss_code, method, learning_rate, rho_pos,
-                         rho_neg, w0, checkpoints, group_members, group_start, weights,
-                         train_loss, diverged)
-    if solo.shape[0]:
-        _run_solo(X, XT, targets, data_index, loss_code, method, learning_rate, batch_size,
-                  rho_pos, rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss,
-                  diverged)
+    shared = (loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints)
+    outputs = (weights, train_loss, diverged)
+    groups = [group_members[group_start[q]:group_start[q + 1]]
+              for q in range(group_start.shape[0] - 1)]
+    calls = []
+    for members in groups:
+        data = data_index[members[0]]
+        args = (X[data], XT[data], targets, members, *shared, *outputs)
+        if blas_path(d):
+            # one group at a time, on this thread: its products split between the
+            # threads by sample blocks (a parallel region, which must not be nested)
+            _run_blas_group(*args)
+        else:
+            calls.append(functools.partial(_run_lane_group, *args))
+    threads = numba.get_num_threads()
+    pieces = min(solo.shape[0], threads * SOLO_PIECES_PER_THREAD)
+    for piece in np.array_split(solo, pieces) if pieces else ():
+        calls.append(functools.partial(
+            _run_solo, X, XT, targets, data_index, loss_code, method, learning_rate,
+            batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, piece, *outputs))
+    _in_threads(calls, threads)
     return weights, train_loss, diverged
