@@ -4,7 +4,8 @@ Every kernel in logsim is compiled through :func:`kernel` (parallel drivers),
 :func:`helper` (small functions inlined into their callers at the Numba level),
 :func:`called` (compiled once and called, to keep compile time down),
 :func:`ordered_sums` (loop nests with their own floating-point flags), so caching
-and flags cannot drift between modules.
+and flags cannot drift between modules. :func:`in_threads` runs compiled calls on
+several threads, :func:`pieces` splits their work.
 
 Floating-point flags: the loss helpers and drivers are compiled with strict IEEE
 semantics (their accuracy is tested to a few ulps). The linear-algebra loops
@@ -18,6 +19,9 @@ the Numba level), so their flags never leak into the loss helpers.
 """
 
 from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
@@ -47,3 +51,41 @@ def called(fn):
     """Compile a loop that kernels call rather than inline: one copy of its machine code
     however many kernels use it, which keeps their compile time down (strict IEEE)."""
     return numba.njit(**JIT_OPTIONS)(fn)
+
+
+def in_threads(calls, threads: int) -> None:
+    """Make the zero-argument ``calls`` on up to ``threads`` threads, each taking the next.
+
+    Compiled functions release the GIL (``nogil``), so Python threads run them in
+    parallel without a parallel (``prange``) entry point, whose compilation re-optimises
+    and re-generates all the code below it (7-9 s of a cold run, measured). The calls
+    must write disjoint outputs; which thread makes a call never changes its result. The
+    first exception raised by a call is raised here, after every call has finished.
+    """
+    if threads <= 1 or len(calls) <= 1:
+        errors = []
+        for call in calls:
+            try:
+                call()
+            except Exception as exc:  # the others still run, as on several threads
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+    for future in futures:
+        future.result()
+
+
+#: Pieces of work per thread in :func:`pieces`: enough that a thread finishing early
+#: takes another (rows or trajectories may differ in cost), few enough that the Python
+#: call per piece (tens of microseconds) stays negligible.
+PIECES_PER_THREAD = 4
+
+
+def pieces(count: int, threads: int) -> list[slice]:
+    """Split ``range(count)`` into at most ``PIECES_PER_THREAD * threads`` contiguous slices."""
+    parts = min(count, max(1, threads) * PIECES_PER_THREAD)
+    bounds = [count * i // parts for i in range(parts + 1)] if parts else []
+    return [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]

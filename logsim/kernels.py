@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -35,7 +34,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from logsim._blas import gemm
-from logsim._jit import JIT_OPTIONS, called, helper, kernel, ordered_sums
+from logsim._jit import JIT_OPTIONS, called, helper, in_threads, kernel, ordered_sums, pieces
 from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.losses import (
     HINGE,
@@ -728,30 +727,6 @@ def _run_solo(
         )  # fmt: skip
 
 
-#: Calls of :func:`_run_solo` per thread: enough pieces that a thread finishing early
-#: takes another (trajectories may differ in cost), few enough that the Python call
-#: (tens of microseconds) stays negligible.
-SOLO_PIECES_PER_THREAD = 4
-
-
-def _in_threads(calls, threads):
-    """Make the zero-argument ``calls`` on up to ``threads`` threads, each taking the next.
-
-    The kernels release the GIL (``nogil``), so Python threads run them in parallel
-    without a parallel (``prange``) entry point, whose compilation re-optimises and
-    re-generates all the code below it (7-9 s of a cold run, measured). The first
-    exception raised by a call is raised here, after every call has finished.
-    """
-    if threads <= 1 or len(calls) <= 1:
-        for call in calls:
-            call()
-        return
-    with ThreadPoolExecutor(max_workers=min(threads, len(calls))) as pool:
-        futures = [pool.submit(call) for call in calls]
-    for future in futures:
-        future.result()
-
-
 #: The compiled entry points :func:`run_trajectories` dispatches to (for cache statistics).
 ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_solo)
 
@@ -808,7 +783,7 @@ def run_trajectories(
     This driver is plain Python: it calls only the compiled entry points the call needs
     (loop-path groups, BLAS-path groups, lone trajectories), so a sweep compiles only its
     own paths on a cold cache, and shares the calls out between
-    ``numba.get_num_threads()`` threads (:func:`_in_threads`). Neither path's arithmetic
+    ``numba.get_num_threads()`` threads (:func:`logsim._jit.in_threads`). Neither path's arithmetic
     for a trajectory depends on the other trajectories of the call, so any split gives the
     same bits.
     """
@@ -833,10 +808,9 @@ def run_trajectories(
         else:
             calls.append(functools.partial(_run_lane_group, *args))
     threads = numba.get_num_threads()
-    pieces = min(solo.shape[0], threads * SOLO_PIECES_PER_THREAD)
-    for piece in np.array_split(solo, pieces) if pieces else ():
+    for piece in pieces(solo.shape[0], threads):
         calls.append(functools.partial(
             _run_solo, X, XT, targets, data_index, loss_code, method, learning_rate,
-            batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, piece, *outputs))
-    _in_threads(calls, threads)
+            batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, solo[piece], *outputs))
+    in_threads(calls, threads)
     return weights, train_loss, diverged

@@ -24,13 +24,14 @@ Conventions (one place, used by every function here):
 
 from __future__ import annotations
 
+import functools
 import numbers
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from logsim._jit import helper, kernel
+from logsim._jit import called, helper, in_threads, pieces
 from logsim.rng import check_seed
 from logsim.svm import signed_rows
 
@@ -538,11 +539,11 @@ def _platt_objective(z, t, a, b):
     return total
 
 
-@kernel
+@called
 def _platt_rows(Z, t, a0, b0, max_iter, out):
-    """Newton's method of :func:`platt_fit`, one row of ``Z`` per thread iteration."""
+    """Newton's method of :func:`platt_fit` on every row of ``Z``, in order."""
     eps = np.finfo(np.float64).eps
-    for r in numba.prange(Z.shape[0]):
+    for r in range(Z.shape[0]):
         z = Z[r]
         a, b = a0, b0
         polish = 0
@@ -630,8 +631,8 @@ def platt_fit_rows(Z, y, *, max_iter: int = 100):
 
     Row ``r`` of the result is ``platt_fit(Z[r], y)`` (same targets, start, Newton
     step and line search; agreement to round-off of the converged optimum), computed
-    by a Numba kernel with one row per parallel iteration (no shared state, so the
-    result does not depend on the thread count).
+    by a compiled loop over pieces of the rows on ``numba.get_num_threads()`` threads
+    (no shared state, so the result does not depend on the thread count).
 
     Parameters
     ----------
@@ -658,7 +659,11 @@ def platt_fit_rows(Z, y, *, max_iter: int = 100):
     batch = Z.shape[:-1]
     rows = np.ascontiguousarray(Z.reshape(-1, Z.shape[-1]))
     out = np.empty((rows.shape[0], 2))
-    _platt_rows(rows, t, 0.0, float(np.log((n_pos + 1.0) / (n_neg + 1.0))), int(max_iter), out)
+    b0 = float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
+    threads = numba.get_num_threads()
+    calls = [functools.partial(_platt_rows, rows[part], t, 0.0, b0, int(max_iter), out[part])
+             for part in pieces(rows.shape[0], threads)]
+    in_threads(calls, threads)
     return _out(out[:, 0].reshape(batch)), _out(out[:, 1].reshape(batch))
 
 

@@ -5,7 +5,7 @@ Every random number logsim uses is a pure function of ``(seed, stream, counter)`
 * NumPy-side draws (data samples, train/test splits, label-flip uniforms) use
   :func:`generator`, a ``numpy.random.Generator`` seeded by the
   ``SeedSequence`` entropy ``[stream, seed]``.
-* Kernel-side draws (mini-batch indices inside ``prange``) use
+* Kernel-side draws (mini-batch indices, on whichever thread runs a trajectory) use
   :func:`uniform`, a SplitMix64 hash of ``key + counter``; ``np.random``
   inside ``prange`` is seeded per thread and is not reproducible
   (numba issue 4452).

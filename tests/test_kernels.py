@@ -12,7 +12,7 @@ from numba import njit
 from scipy.special import expit
 
 from logsim import engine, kernels, losses, rng
-from logsim._jit import ordered_sums
+from logsim._jit import in_threads, ordered_sums, pieces
 from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.engine import run_batch
 from tests import naive
@@ -407,3 +407,31 @@ def test_non_finite_features_rejected():
     X[3, 1] = np.inf
     with pytest.raises(ValueError, match="features contain 1 non-finite"):
         run_batch(X, y, steps=10)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_pieces_cover_every_index_once_in_order(threads):
+    for count in range(0, 40):
+        parts = pieces(count, threads)
+        covered = [i for part in parts for i in range(count)[part]]
+        assert covered == list(range(count))
+        assert len(parts) <= 4 * threads and all(p.stop > p.start for p in parts)
+        sizes = [p.stop - p.start for p in parts]
+        assert not sizes or max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_in_threads_makes_every_call_and_raises_the_first_error(threads):
+    done = []
+    in_threads([lambda i=i: done.append(i) for i in range(9)], threads)
+    assert sorted(done) == list(range(9))
+
+    def fail(message):
+        raise ValueError(message)
+
+    done.clear()
+    calls = [lambda: done.append(0), lambda: fail("first"), lambda: fail("second"),
+             lambda: done.append(3)]
+    with pytest.raises(ValueError, match="first"):
+        in_threads(calls, threads)
+    assert sorted(done) == [0, 3]  # the calls after a failure are still made

@@ -312,6 +312,25 @@ def test_platt_fit_rows_matches_platt_fit_row_by_row(scale):
     assert metrics.platt_fit_rows(z, y) == pytest.approx(metrics.platt_fit(z, y), rel=1e-9)
 
 
+def test_platt_fit_rows_gives_the_same_bits_on_one_and_two_threads():
+    import numba
+
+    z, y = _scores(300, seed=4)
+    Z = z * np.linspace(0.1, 4.0, 37)[:, None] + np.linspace(-1.0, 1.0, 37)[:, None]
+    before = numba.get_num_threads()
+    try:
+        found = []
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            found.append(metrics.platt_fit_rows(Z, y))
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(found[0], found[1])
+    ra, rb = metrics.platt_fit(Z[17], y)
+    assert found[0][0][17] == pytest.approx(ra, rel=1e-9)
+    assert found[0][1][17] == pytest.approx(rb, rel=1e-9)
+
+
 def test_platt_fit_rows_on_constant_scores_gives_the_same_predictions():
     """Constant scores make the Hessian singular: both take least-norm Newton steps."""
     _, y = _scores(200, seed=22)
