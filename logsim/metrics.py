@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from logsim._exp import _SHIFT, _SHIFT_BITS
 from logsim._jit import called, helper, in_threads, pieces
 from logsim.rng import check_seed
 from logsim.svm import signed_rows
@@ -193,6 +194,32 @@ def _edges(conf: np.ndarray, bins: int, strategy: str) -> np.ndarray:
     return np.percentile(conf, np.linspace(0, 1, bins + 1) * 100)
 
 
+def _uniform_bin_ids(conf: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(edges[1:-1], conf)`` for equal-width ``edges`` and ``conf`` in [0, 1].
+
+    Bin ``m`` is ``(edges[m], edges[m + 1]]`` (bin 0 also holds 0): in exact arithmetic
+    ``ceil(conf * bins) - 1``, which is ``round(conf * bins)`` or one less. Rounding (of
+    the product, and of the edges) can move either by one bin near an edge, so the
+    estimate ``round(conf * bins)`` is settled by one comparison with each edge of its
+    bin: the same integers as the binary search, at about half its cost (46 -> 25 ms on
+    2 M confidences, measured). ``round`` is the shifter trick of :mod:`logsim._exp`
+    (add ``1.5 * 2**52``, read the low bits), cheaper than a float-to-int conversion.
+    """
+    bins = len(edges) - 1
+    shifted = conf * bins
+    shifted += _SHIFT  # round(conf * bins) in the low bits of the mantissa
+    ids = shifted.view(np.int64)
+    ids -= _SHIFT_BITS
+    np.clip(ids, 0, bins - 1, out=ids)
+    lower = edges[:-1].copy()
+    lower[0] = -np.inf  # bin 0 holds conf = 0 too
+    upper = edges[1:].copy()
+    upper[-1] = np.inf
+    ids -= conf <= lower[ids]  # one bin too high
+    ids += conf > upper[ids]  # one bin too low (exclusive with the line above)
+    return ids
+
+
 def _bin_sums(conf: np.ndarray, outcome: np.ndarray, edges: np.ndarray):
     """Per-bin count, sum of confidences and sum of outcomes; bins are (lo, hi]."""
     bins = len(edges) - 1
@@ -316,7 +343,7 @@ def calibration_errors(p, y, bins: int = 15, kind: str = "positive"):
     edges = _edges(conf, bins, "uniform")
     # Bin m of row r is flat bin r * bins + m; bincount adds in order of appearance,
     # i.e. row by row in the order of ``_bin_sums`` on that row alone.
-    flat = (np.searchsorted(edges[1:-1], conf) + bins * np.arange(rows)[:, None]).ravel()
+    flat = (_uniform_bin_ids(conf, edges) + bins * np.arange(rows)[:, None]).ravel()
     size = rows * bins
     count = np.bincount(flat, minlength=size).reshape(rows, bins)
     s_conf = np.bincount(flat, weights=conf.ravel(), minlength=size).reshape(rows, bins)

@@ -91,6 +91,19 @@ def test_bins_are_closed_on_the_right_like_sklearn():
     np.testing.assert_allclose(rel.mean_confidence, prob_pred, atol=1e-15)
 
 
+@pytest.mark.parametrize("bins", [1, 2, 3, 7, 10, 15, 100, 1000])
+def test_uniform_bin_ids_are_the_binary_search(bins):
+    """The arithmetic bins of calibration_errors against np.searchsorted, on every edge,
+    its neighbouring floats, the interval's ends and random confidences."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    near = np.concatenate([edges, np.nextafter(edges, -1.0), np.nextafter(edges, 2.0),
+                           np.arange(bins + 1) / bins])
+    rng = np.random.default_rng(bins)
+    conf = np.clip(np.concatenate([near, rng.random(20_000), rng.random(500) ** 30]), 0, 1)
+    np.testing.assert_array_equal(metrics._uniform_bin_ids(conf, edges),
+                                  np.searchsorted(edges[1:-1], conf))
+
+
 @pytest.mark.parametrize("kind", ["positive", "top_label"])
 @pytest.mark.parametrize("bins", [1, 5, 15])
 def test_calibration_errors_batch_equals_ece_and_mce_per_row(kind, bins):
