@@ -29,12 +29,10 @@ import math
 
 import numba
 import numpy as np
-from numba import prange, types
-from numba.core.errors import TypingError
-from numba.extending import overload
+from numba import prange
 
 from logsim._blas import gemm
-from logsim._jit import JIT_OPTIONS, called, helper, in_threads, kernel, ordered_sums, pieces
+from logsim._jit import called, helper, in_threads, kernel, ordered_sums, pieces
 from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.losses import (
     HINGE,
@@ -372,7 +370,7 @@ def partition(data_index, method, d, threads=None):
     """Split trajectories into groups that share a training set, and the rest.
 
     Full-batch trajectories on the same training set run together, one group per
-    thread, in lanes (:func:`_shared_data_group`). On the loop path a trajectory gets
+    thread, in lanes (:func:`_group_kernel`). On the loop path a trajectory gets
     the same bits in a group of any size as alone (the sums run in the same order), so
     a group is formed only where it helps (two or more members). On the BLAS path
     (``d >= GEMM_MIN_FEATURES``) every full-batch trajectory is in a group, padded to
@@ -420,7 +418,7 @@ def _copy(src, dst):
 
     Numba compiles an array-to-array slice assignment with a shape check whose error
     message is formatted at run time; that string machinery cost about 6 s of the cold
-    compile of :func:`_shared_data_group`. The lengths here are the kernel's own.
+    compile of a group kernel (:func:`_group_kernel`). The lengths here are the kernel's own.
     """
     for i in range(dst.shape[0]):
         dst[i] = src[i]
@@ -544,171 +542,133 @@ def _lanes_products(
     _lanes_project(XT, RZ, GT)
 
 
-def _group_products(
-    blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
-    targets, rho_pos, rho_neg, advance,
-):  # fmt: skip
-    """:func:`_blas_products` if ``blas`` else :func:`_lanes_products`, chosen at compile time.
+def _group_kernel(blas: bool):
+    """Compile the run of a group of trajectories on one training set, on one path.
 
-    From Python this is a plain call. In compiled code ``blas`` must be a constant
-    (``True`` or ``False``) where the caller gets it, so that Numba types it as a literal
-    and the overload below picks one function while compiling. An ``if`` on the argument
-    would compile both paths into every caller (Numba does not prune branches on literal
-    booleans), which cost a sweep on one path the compile time of the other (10 s for the
-    BLAS path).
+    ``blas`` is a constant of the closure, so Numba prunes the other path's branch before
+    typing: each path compiles without the other's code, and the kernel is the entry
+    point itself (every level of compiled calls re-optimises and re-generates the code
+    below it, 1.5-2.5 s per level here). An argument would not do: Numba prunes no
+    branch on a (literal) argument.
     """
-    chosen = _blas_products if blas else _lanes_products
-    chosen(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
-           targets, rho_pos, rho_neg, advance)
 
-
-@overload(_group_products, prefer_literal=True, jit_options=JIT_OPTIONS)
-def _group_products_overload(
-    blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
-    loss_code, targets, rho_pos, rho_neg, advance,
-):  # fmt: skip
-    if not isinstance(blas, types.BooleanLiteral):
-        raise TypingError(f"_group_products needs a constant True or False, got {blas}")
-    chosen = _blas_products if blas.literal_value else _lanes_products
-
-    def products(
-        blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
-        loss_code, targets, rho_pos, rho_neg, advance,
+    @kernel(parallel=False)
+    def run_group(
+        X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
+        checkpoints, weights, train_loss, diverged,
     ):  # fmt: skip
-        chosen(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic,
-               loss_code, targets, rho_pos, rho_neg, advance)
+        """Run full-batch trajectories ``members`` (-1: an empty column) on one training set.
 
-    return products
-
-
-@kernel(parallel=False)
-def _shared_data_group(
-    blas, X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
-    checkpoints, weights, train_loss, diverged,
-):  # fmt: skip
-    """Run full-batch trajectories ``members`` (-1: an empty column) on one training set, in lanes.
-
-    Trajectory ``b`` of the group is column ``b`` of ``W^T`` (``d x m``), of the logits
-    ``Z = X W^T`` (``n x m``) and of their loss derivatives ``RZ``; the gradients are
-    ``G^T = X^T RZ / n``. If ``blas``, :func:`_blas_products` computes them (BLAS calls in
-    parallel over blocks of samples; the group itself must then run alone, not in a thread of
-    a parallel region,
-    and ``d >= GEMM_MIN_FEATURES``), otherwise :func:`_lanes_products` (the ordered loops,
-    which give each trajectory the bits :func:`_trajectory` gives it). ``blas`` must be a
-    constant in the compiled caller (:func:`_group_products`): each path compiles its own
-    copy of this function, without the other path's code. Recording and updates
-    are :func:`_record` and :func:`_update`, column by column. A column that diverges is
-    zeroed and left alone.
-    """
-    m = members.shape[0]
-    n, d = X.shape
-    WT = np.zeros((d, m))
-    YT = np.zeros((n, m))
-    Z = np.empty((n, m))
-    RZ = np.zeros((n, m))
-    GT = np.empty((d, m))
-    blocks = -(-n // SAMPLE_BLOCK)
-    partial = np.empty((blocks if blas else 0, d, m))  # BLAS path only
-    zs = np.empty((blocks, SAMPLE_BLOCK))  # per-block scratch rows of _group_residuals
-    rs = np.empty((blocks, SAMPLE_BLOCK))
-    z = np.empty(n)
-    w = np.empty(d)
-    g = np.empty(d)
-    loss = np.full(m, math.nan)
-    rate = np.zeros(m)  # step size per column; 0 in empty columns
-    finite = np.empty(m)
-    alive = members >= 0
-    # Counts rather than running booleans: a flag that starts as the constant True is
-    # typed Literal[bool] at one call of the products, which compiled them a second time.
-    n_alive = 0
-    n_logistic = 0
-    n_gd = 0
-    n_ngd_loss = 0
-    for b in range(m):
-        if alive[b]:
-            r = members[b]
-            _copy(w0[r], WT[:, b])
-            _copy(targets[r], YT[:, b])
-            rate[b] = learning_rate[r]
-            n_alive += 1
-            n_logistic += loss_code[r] == LOGISTIC
-            n_gd += method[r] == GD
-            n_ngd_loss += method[r] == NGD_LOSS
-    all_logistic = n_logistic == n_alive
-    all_gd = n_gd == n_alive
-    any_ngd_loss = n_ngd_loss > 0
-    last = checkpoints[checkpoints.shape[0] - 1]
-    k = 0
-    for t in range(last + 1):
-        at_checkpoint = t == checkpoints[k]
-        # The gradient is computed before the checkpoint's record, which reads only Z and
-        # W^T; a column retired there has its weights zeroed and its step size set to 0.
-        _group_products(blas, X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
-                        all_logistic, loss_code, targets, rho_pos, rho_neg, t < last)
-        for b in range(m if at_checkpoint or any_ngd_loss else 0):
-            if not alive[b]:
-                continue
-            r = members[b]
-            if at_checkpoint or method[r] == NGD_LOSS:
-                _copy(Z[:, b], z)
-                loss[b] = _mean_loss(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r])
-            if at_checkpoint:
-                _copy(WT[:, b], w)
-                if not _record(loss[b], w, weights[r], train_loss[r], k):
-                    _retire(b, alive, rate, WT)
-        if at_checkpoint:
-            k += 1
-        if t == last:
-            break
-        if all_gd:
-            # _update's GD step, w <- w - eta g, for every column at once; x * 0 is 0 for
-            # finite x and NaN otherwise, so finite[b] != 0 flags exactly the columns
-            # whose gradient or new weights _update would have rejected. Empty and dead
-            # columns have rate 0 (and g = 0 unless they died at this step's checkpoint).
-            for b in range(m):
-                finite[b] = 0.0
-            for j in range(d):
-                for b in range(m):
-                    WT[j, b] -= rate[b] * GT[j, b]
-                    finite[b] += GT[j, b] * 0.0 + WT[j, b] * 0.0
-            for b in range(m):
-                # a column that died at this step's checkpoint moved: zero it again
-                if not alive[b] or finite[b] != 0.0:
-                    _retire(b, alive, rate, WT)
-            continue
+        Trajectory ``b`` of the group is column ``b`` of ``W^T`` (``d x m``), of the logits
+        ``Z = X W^T`` (``n x m``) and of their loss derivatives ``RZ``; the gradients are
+        ``G^T = X^T RZ / n``. On the BLAS path :func:`_blas_products` computes them (BLAS
+        calls in parallel over blocks of samples, so the group must run alone, not inside
+        another parallel region, and ``d >= GEMM_MIN_FEATURES``); on the loop path
+        :func:`_lanes_products` (the ordered loops, which give each trajectory the bits
+        :func:`_trajectory` gives it). Recording and updates are :func:`_record` and
+        :func:`_update`, column by column. A column that diverges is zeroed and left alone.
+        """
+        m = members.shape[0]
+        n, d = X.shape
+        WT = np.zeros((d, m))
+        YT = np.zeros((n, m))
+        Z = np.empty((n, m))
+        RZ = np.zeros((n, m))
+        GT = np.empty((d, m))
+        blocks = -(-n // SAMPLE_BLOCK)
+        partial = np.empty((blocks if blas else 0, d, m))  # BLAS path only
+        zs = np.empty((blocks, SAMPLE_BLOCK))  # per-block scratch rows of _group_residuals
+        rs = np.empty((blocks, SAMPLE_BLOCK))
+        z = np.empty(n)
+        w = np.empty(d)
+        g = np.empty(d)
+        loss = np.full(m, math.nan)
+        rate = np.zeros(m)  # step size per column; 0 in empty columns
+        finite = np.empty(m)
+        alive = members >= 0
+        # Counts rather than running booleans: a flag that starts as the constant True is
+        # typed Literal[bool] at one call of the products, which compiled them a second time.
+        n_alive = 0
+        n_logistic = 0
+        n_gd = 0
+        n_ngd_loss = 0
         for b in range(m):
-            if not alive[b]:
-                continue
-            r = members[b]
-            _copy(WT[:, b], w)
-            _copy(GT[:, b], g)
-            if _update(method[r], learning_rate[r], loss[b], g, w):
-                _copy(w, WT[:, b])
+            if alive[b]:
+                r = members[b]
+                _copy(w0[r], WT[:, b])
+                _copy(targets[r], YT[:, b])
+                rate[b] = learning_rate[r]
+                n_alive += 1
+                n_logistic += loss_code[r] == LOGISTIC
+                n_gd += method[r] == GD
+                n_ngd_loss += method[r] == NGD_LOSS
+        all_logistic = n_logistic == n_alive
+        all_gd = n_gd == n_alive
+        any_ngd_loss = n_ngd_loss > 0
+        last = checkpoints[checkpoints.shape[0] - 1]
+        k = 0
+        for t in range(last + 1):
+            at_checkpoint = t == checkpoints[k]
+            # The gradient is computed before the checkpoint's record, which reads only Z and
+            # W^T; a column retired there has its weights zeroed and its step size set to 0.
+            if blas:  # a constant: Numba compiles only the branch taken
+                _blas_products(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
+                               all_logistic, loss_code, targets, rho_pos, rho_neg, t < last)
             else:
-                _retire(b, alive, rate, WT)
-    for b in range(m):
-        if members[b] >= 0:
-            diverged[members[b]] = not alive[b]
+                _lanes_products(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
+                                all_logistic, loss_code, targets, rho_pos, rho_neg, t < last)
+            for b in range(m if at_checkpoint or any_ngd_loss else 0):
+                if not alive[b]:
+                    continue
+                r = members[b]
+                if at_checkpoint or method[r] == NGD_LOSS:
+                    _copy(Z[:, b], z)
+                    loss[b] = _mean_loss(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r])
+                if at_checkpoint:
+                    _copy(WT[:, b], w)
+                    if not _record(loss[b], w, weights[r], train_loss[r], k):
+                        _retire(b, alive, rate, WT)
+            if at_checkpoint:
+                k += 1
+            if t == last:
+                break
+            if all_gd:
+                # _update's GD step, w <- w - eta g, for every column at once; x * 0 is 0 for
+                # finite x and NaN otherwise, so finite[b] != 0 flags exactly the columns
+                # whose gradient or new weights _update would have rejected. Empty and dead
+                # columns have rate 0 (and g = 0 unless they died at this step's checkpoint).
+                for b in range(m):
+                    finite[b] = 0.0
+                for j in range(d):
+                    for b in range(m):
+                        WT[j, b] -= rate[b] * GT[j, b]
+                        finite[b] += GT[j, b] * 0.0 + WT[j, b] * 0.0
+                for b in range(m):
+                    # a column that died at this step's checkpoint moved: zero it again
+                    if not alive[b] or finite[b] != 0.0:
+                        _retire(b, alive, rate, WT)
+                continue
+            for b in range(m):
+                if not alive[b]:
+                    continue
+                r = members[b]
+                _copy(WT[:, b], w)
+                _copy(GT[:, b], g)
+                if _update(method[r], learning_rate[r], loss[b], g, w):
+                    _copy(w, WT[:, b])
+                else:
+                    _retire(b, alive, rate, WT)
+        for b in range(m):
+            if members[b] >= 0:
+                diverged[members[b]] = not alive[b]
+
+    return run_group
 
 
-@kernel(parallel=False)
-def _run_lane_group(
-    X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints,
-    weights, train_loss, diverged,
-):  # fmt: skip
-    """One group on the loop path (:func:`_shared_data_group`), on the calling thread."""
-    _shared_data_group(False, X, XT, targets, members, loss_code, method, learning_rate,
-                       rho_pos, rho_neg, w0, checkpoints, weights, train_loss, diverged)
-
-
-@kernel(parallel=False)
-def _run_blas_group(
-    X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints,
-    weights, train_loss, diverged,
-):  # fmt: skip
-    """One group on the BLAS path (:func:`_shared_data_group`; its products run in parallel)."""
-    _shared_data_group(True, X, XT, targets, members, loss_code, method, learning_rate, rho_pos,
-                       rho_neg, w0, checkpoints, weights, train_loss, diverged)
+#: One group on the loop path (32 lanes at most), on the calling thread.
+_run_lane_group = _group_kernel(False)
+#: One group on the BLAS path; its products run in parallel over blocks of samples.
+_run_blas_group = _group_kernel(True)
 
 
 @kernel(parallel=False)
@@ -760,7 +720,7 @@ def run_trajectories(
         Strictly increasing steps at which to record.
     group_members, group_start : int64
         Groups of full-batch trajectories on one training set, run together
-        (:func:`_shared_data_group`): group ``q`` is
+        (:func:`_group_kernel`): group ``q`` is
         ``group_members[group_start[q]:group_start[q + 1]]``, -1 for padding.
     solo : int64 (S,)
         The other trajectories. Groups and ``solo`` list every trajectory once:
