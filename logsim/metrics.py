@@ -74,7 +74,7 @@ def _as_float_array(x, name: str, *, min_ndim: int = 1) -> np.ndarray:
         arr = arr.astype(np.float64)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
+    arr = arr.astype(np.float64, copy=False)  # no copy of a float64 input: never modified
     if arr.ndim < min_ndim or arr.size == 0:
         raise ValueError(
             f"{name} must be a non-empty array with at least {min_ndim} dimension(s), "
@@ -141,7 +141,8 @@ def _out(x):
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """``1 / (1 + e^-x)`` elementwise; exp of a non-positive number only, so no overflow."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # 1 / (1 + e) for x >= 0, e / (1 + e) below: one division, not one per branch
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
