@@ -3,9 +3,10 @@
 :func:`analyse` takes a logsim result dataset and returns a new one with the
 variables below added (recomputed and replaced if present, so it is idempotent).
 Every number comes from the stored weights and the stored data arrays; nothing is
-re-simulated. The arithmetic is plain NumPy and :mod:`logsim.metrics` /
-:mod:`logsim.svm` on arrays; xarray is used only to take arrays apart and put the
-results back on the grid.
+re-simulated. The arithmetic is plain NumPy, :mod:`logsim.metrics` and
+:mod:`logsim.svm` on arrays, and for the test-set variables of every row
+:func:`logsim.heldout.heldout_metrics` (the same metrics in one compiled pass over the
+logits); xarray is used only to take arrays apart and put the results back on the grid.
 
 Terms
 -----
@@ -95,7 +96,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from logsim import metrics, svm
+from logsim import heldout, metrics, svm
 from logsim.losses import LOSS_CODES
 
 __all__ = ["BINS", "MARGIN_LOSSES", "VARIABLES", "analyse", "reliability_table"]
@@ -409,6 +410,23 @@ _TEST_NAMES = (
 )
 
 
+#: Test-set variable -> its column of :func:`logsim.heldout.heldout_metrics`.
+_HELDOUT_SCORES = {
+    "test_nll": "nll",
+    "test_brier": "brier",
+    "test_ece": "ece",
+    "test_mce": "mce",
+    "test_ece_top_label": "ece_top_label",
+    "test_mean_confidence": "mean_confidence",
+    "test_mean_abs_logit": "mean_abs_logit",
+    "test_true_calibration_error": "true_calibration_error",
+    "platt_slope": "platt_slope",
+    "platt_intercept": "platt_intercept",
+    "test_ece_platt": "ece_platt",
+    "test_ece_unscaled": "ece_unscaled",
+}
+
+
 def _test_variables(ds, grid: _Grid, W: xr.DataArray) -> dict[str, xr.Variable]:
     if "x_test" not in ds or "y_test" not in ds:
         return {}
@@ -430,32 +448,11 @@ def _test_variables(ds, grid: _Grid, W: xr.DataArray) -> dict[str, xr.Variable]:
             continue
         rows = Wb[o][..., feat].reshape(nR * K, -1)
         ok = np.flatnonzero(np.all(np.isfinite(rows), axis=1))
-        h = n // 2
         for blk in _row_blocks(ok, n):
-            Z = rows[blk] @ X.T  # (rows, n)
-            p = metrics.sigmoid(Z)
-            out["test_nll"][o, blk] = metrics.nll_from_logits(Z, y)
-            out["test_brier"][o, blk] = metrics.brier(p, y)
-            out["test_ece"][o, blk], out["test_mce"][o, blk] = metrics.calibration_errors(
-                p, y, bins=BINS, kind="positive"
-            )
-            out["test_ece_top_label"][o, blk] = metrics.calibration_errors(
-                p, y, bins=BINS, kind="top_label"
-            )[0]
-            out["test_mean_confidence"][o, blk] = metrics.mean_confidence(p)
-            out["test_mean_abs_logit"][o, blk] = metrics.mean_abs_logit(Z)
-            if has_p:
-                out["test_true_calibration_error"][o, blk] = metrics.true_calibration_error(p, pt)
-            if h >= 1:
-                a, b = metrics.platt_fit_rows(Z[:, :h], y[:h])
-                out["platt_slope"][o, blk], out["platt_intercept"][o, blk] = a, b
-                scaled = metrics.sigmoid(np.asarray(a)[:, None] * Z[:, h:] + np.asarray(b)[:, None])
-                out["test_ece_platt"][o, blk] = metrics.calibration_errors(
-                    scaled, y[h:], bins=BINS
-                )[0]
-                out["test_ece_unscaled"][o, blk] = metrics.calibration_errors(
-                    p[:, h:], y[h:], bins=BINS
-                )[0]
+            scores = heldout.heldout_metrics(rows[blk] @ X.T, y, p_true=pt, bins=BINS)
+            for name, key in _HELDOUT_SCORES.items():
+                if name in out:
+                    out[name][o, blk] = scores[key]
     return {
         k: grid.merge(v.reshape(nO, nR, K), outer, ("step",), VARIABLES[k]) for k, v in out.items()
     }
