@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from logsim._exp import _SHIFT, _SHIFT_BITS
+from logsim._exp import _SHIFT, _SHIFT_BITS, exp_nonpositive
 from logsim._jit import called, helper, in_threads, pieces
 from logsim.rng import check_seed
 from logsim.svm import signed_rows
@@ -558,37 +558,50 @@ def platt_apply(z, a: float, b: float):
 
 
 @helper
-def _platt_objective(z, t, a, b):
+def _platt_objective(z, t, a, b, e):
+    """``sum_i t_i sp(-f_i) + (1 - t_i) sp(f_i)`` at ``f = a z + b`` (``e``: scratch, n)."""
+    for i in range(z.shape[0]):  # vectorised: the exponentials apart from the sum
+        e[i] = exp_nonpositive(-abs(a * z[i] + b))
     # t sp(-f) + (1 - t) sp(f) = sp(f) - t f, with sp(f) = max(f, 0) + log1p(e^-|f|).
     total = 0.0
     for i in range(z.shape[0]):
         f = a * z[i] + b
-        total += max(f, 0.0) + np.log1p(np.exp(-abs(f))) - t[i] * f
+        total += max(f, 0.0) + np.log1p(e[i]) - t[i] * f
     return total
 
 
 @called
 def _platt_rows(Z, t, a0, b0, max_iter, out):
-    """Newton's method of :func:`platt_fit` on every row of ``Z``, in order."""
+    """Newton's method of :func:`platt_fit` on every row of ``Z``, in order.
+
+    The per-sample terms (``sigmoid(f)``, ``sigmoid(f) sigmoid(-f)``, ``e^-|f|``) are
+    computed in loops of their own, which LLVM vectorises (:func:`logsim._exp.exp_nonpositive`
+    rather than libm's scalar ``exp``); the sums then run over the samples in order.
+    """
     eps = np.finfo(np.float64).eps
+    n = Z.shape[1]
+    prob = np.empty(n)  # sigmoid(f_i)
+    weight = np.empty(n)  # sigmoid(f_i) sigmoid(-f_i), and scratch of the objective
     for r in range(Z.shape[0]):
         z = Z[r]
         a, b = a0, b0
         polish = 0
-        obj = _platt_objective(z, t, a, b)
+        obj = _platt_objective(z, t, a, b, weight)
         for _ in range(max_iter):
+            for i in range(n):
+                f = a * z[i] + b
+                e = exp_nonpositive(-abs(f))
+                inv = 1.0 / (1.0 + e)
+                prob[i] = inv if f >= 0 else e * inv
+                weight[i] = e * inv * inv
             g0 = 0.0
             g1 = 0.0
             h00 = 0.0
             h01 = 0.0
             h11 = 0.0
-            for i in range(z.shape[0]):
-                f = a * z[i] + b
-                e = np.exp(-abs(f))
-                inv = 1.0 / (1.0 + e)
-                sp = inv if f >= 0 else e * inv  # sigmoid(f)
-                res = sp - t[i]
-                w = e * inv * inv  # sigmoid(f) sigmoid(-f)
+            for i in range(n):
+                res = prob[i] - t[i]
+                w = weight[i]
                 g0 += res * z[i]
                 g1 += res
                 h00 += w * z[i] * z[i]
@@ -638,7 +651,7 @@ def _platt_rows(Z, t, a0, b0, max_iter, out):
             while True:
                 ca = a + step * s0
                 cb = b + step * s1
-                cand = _platt_objective(z, t, ca, cb)
+                cand = _platt_objective(z, t, ca, cb, weight)
                 if cand <= obj - 1e-4 * step * decrement:
                     break
                 if step < 1e-10:
