@@ -1,6 +1,7 @@
 """The one place that decides Numba compilation options.
 
-Every kernel in logsim is compiled through :func:`kernel` (parallel drivers),
+Every kernel in logsim is compiled through :func:`kernel` (entry points called from
+Python, with or without ``prange``),
 :func:`helper` (small functions inlined into their callers at the Numba level),
 :func:`called` (compiled once and called, to keep compile time down),
 :func:`ordered_sums` (loop nests with their own floating-point flags), so caching
@@ -25,14 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-#: Options shared by every compiled function (also passed to ``numba.extending.overload``
-#: implementations, which otherwise get Numba's defaults: ``error_model="python"`` puts a
-#: zero-division check in every division, which stops LLVM from vectorising a loop).
+#: Options shared by every compiled function. Pass them to any ``numba.extending.overload``
+#: implementation too, which otherwise gets Numba's defaults: ``error_model="python"`` puts
+#: a zero-division check in every division, which stops LLVM from vectorising a loop.
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 def kernel(fn=None, *, parallel: bool = True):
-    """Compile a driver kernel (``njit(parallel=True, cache=True)``)."""
+    """Compile an entry point (``njit(parallel=parallel)`` with :data:`JIT_OPTIONS`)."""
     deco = numba.njit(parallel=parallel, **JIT_OPTIONS)
     return deco if fn is None else deco(fn)
 
