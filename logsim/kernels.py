@@ -205,10 +205,12 @@ def _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, r
 
 @helper
 def _all_finite(v):
+    """Whether every entry of ``v`` is finite: an OR over all of them, which vectorises
+    (an early return per entry made the two checks of an SGD step's update 36 ns, d=20)."""
+    bad = False
     for j in range(v.shape[0]):
-        if not math.isfinite(v[j]):
-            return False
-    return True
+        bad |= not math.isfinite(v[j])
+    return not bad
 
 
 @helper
