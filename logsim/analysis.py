@@ -410,23 +410,6 @@ _TEST_NAMES = (
 )
 
 
-#: Test-set variable -> its column of :func:`logsim.heldout.heldout_metrics`.
-_HELDOUT_SCORES = {
-    "test_nll": "nll",
-    "test_brier": "brier",
-    "test_ece": "ece",
-    "test_mce": "mce",
-    "test_ece_top_label": "ece_top_label",
-    "test_mean_confidence": "mean_confidence",
-    "test_mean_abs_logit": "mean_abs_logit",
-    "test_true_calibration_error": "true_calibration_error",
-    "platt_slope": "platt_slope",
-    "platt_intercept": "platt_intercept",
-    "test_ece_platt": "ece_platt",
-    "test_ece_unscaled": "ece_unscaled",
-}
-
-
 def _test_variables(ds, grid: _Grid, W: xr.DataArray) -> dict[str, xr.Variable]:
     if "x_test" not in ds or "y_test" not in ds:
         return {}
@@ -450,9 +433,8 @@ def _test_variables(ds, grid: _Grid, W: xr.DataArray) -> dict[str, xr.Variable]:
         ok = np.flatnonzero(np.all(np.isfinite(rows), axis=1))
         for blk in _row_blocks(ok, n):
             scores = heldout.heldout_metrics(rows[blk] @ X.T, y, p_true=pt, bins=BINS)
-            for name, key in _HELDOUT_SCORES.items():
-                if name in out:
-                    out[name][o, blk] = scores[key]
+            for name in out:  # test_nll is heldout's nll, platt_slope its platt_slope, ...
+                out[name][o, blk] = scores[name.removeprefix("test_")]
     return {
         k: grid.merge(v.reshape(nO, nR, K), outer, ("step",), VARIABLES[k]) for k, v in out.items()
     }

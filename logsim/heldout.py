@@ -86,9 +86,8 @@ def _ece_mce(hist, which, n):
 
 
 @helper
-def _sigmoid(x):
+def _sigmoid(x, e):
     """As :func:`logsim.metrics.sigmoid`: ``where(x >= 0, 1, e) / (1 + e)``, ``e = e^-|x|``."""
-    e = math.exp(-abs(x))
     return (1.0 if x >= 0 else e) / (1.0 + e)
 
 
@@ -114,7 +113,7 @@ def _score_rows(Z, y, p_true, edges, half, slope, intercept, out):
             z = Z[r, i]
             t = y[i]
             e = math.exp(-abs(z))
-            p = (1.0 if z >= 0 else e) / (1.0 + e)
+            p = _sigmoid(z, e)
             tail = math.log1p(e)  # sp(z) = max(z, 0) + tail, sp(-z) = max(-z, 0) + tail
             nll += t * (max(-z, 0.0) + tail) + (1.0 - t) * (max(z, 0.0) + tail)
             brier += (p - t) * (p - t)
@@ -128,7 +127,8 @@ def _score_rows(Z, y, p_true, edges, half, slope, intercept, out):
                 tce += abs(p - p_true[i])
             if i >= half:
                 _add(hist, _UNSCALED, p, t, edges)
-                _add(hist, _PLATT, _sigmoid(slope[r] * z + intercept[r]), t, edges)
+                f = slope[r] * z + intercept[r]
+                _add(hist, _PLATT, _sigmoid(f, math.exp(-abs(f))), t, edges)
         out[r, 0] = nll / n
         out[r, 1] = brier / n
         out[r, 2], out[r, 3] = _ece_mce(hist, _POSITIVE, n)

@@ -497,13 +497,13 @@ def _blas_pass(
 
 @called
 def _blas_products(
-    X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
-    targets, rho_pos, rho_neg, advance,
+    X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code, targets,
+    rho_pos, rho_neg, advance,
 ):  # fmt: skip
     """A group's products on BLAS: ``Z = X W^T``; if ``advance``, ``G^T = X^T l'(Z) / n``.
 
-    :func:`_blas_pass`, then the blocks' partial gradients summed in block order
-    (``XT`` unused).
+    :func:`_blas_pass` (the residuals ``RZ = l'(Z)`` and per-block partial gradients),
+    then the blocks' partial gradients summed in block order.
     """
     _blas_pass(X, WT, YT, Z, RZ, partial, members, alive, all_logistic, loss_code, targets,
                rho_pos, rho_neg, advance, zs, rs)
@@ -524,12 +524,12 @@ def _blas_products(
 
 @helper
 def _lanes_products(
-    X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code,
-    targets, rho_pos, rho_neg, advance,
+    X, XT, WT, YT, Z, RZ, GT, zs, rs, members, alive, all_logistic, loss_code, targets,
+    rho_pos, rho_neg, advance,
 ):  # fmt: skip
     """A group's products by the ordered loops: the bits :func:`_trajectory` gives.
 
-    Same arguments and results as :func:`_blas_products` (``partial`` unused); the
+    The results of :func:`_blas_products`, from ``XT = X.T`` instead of partial sums; the
     residuals run by blocks of ``SAMPLE_BLOCK`` samples with scratch rows ``zs[k]``, ``rs[k]``.
     """
     n = X.shape[0]
@@ -614,10 +614,10 @@ def _group_kernel(blas: bool):
             # The gradient is computed before the checkpoint's record, which reads only Z and
             # W^T; a column retired there has its weights zeroed and its step size set to 0.
             if blas:  # a constant: Numba compiles only the branch taken
-                _blas_products(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
+                _blas_products(X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
                                all_logistic, loss_code, targets, rho_pos, rho_neg, t < last)
             else:
-                _lanes_products(X, XT, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive,
+                _lanes_products(X, XT, WT, YT, Z, RZ, GT, zs, rs, members, alive,
                                 all_logistic, loss_code, targets, rho_pos, rho_neg, t < last)
             for b in range(m if at_checkpoint or any_ngd_loss else 0):
                 if not alive[b]:
@@ -759,11 +759,12 @@ def run_trajectories(
     outputs = (weights, train_loss, diverged)
     groups = [group_members[group_start[q]:group_start[q + 1]]
               for q in range(group_start.shape[0] - 1)]
+    blas = blas_path(d)
     calls = []
     for members in groups:
         data = data_index[members[0]]
         args = (X[data], XT[data], targets, members, *shared, *outputs)
-        if blas_path(d):
+        if blas:
             # one group at a time, on this thread: its products split between the
             # threads by sample blocks (a parallel region, which must not be nested)
             _run_blas_group(*args)
