@@ -14,8 +14,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 from logsim.analysis import analyse
 from logsim.engine import DivergenceWarning, simulate
-from logsim.results import ResultError, open_results
 from logsim.scenario import ScenarioError, load_scenario
+from logsim.store import ResultError, open_results
 from logsim.sweep import run
 
 __all__ = [

@@ -3,10 +3,16 @@
 :func:`analyse` takes a logsim result dataset and returns a new one with the
 variables below added (recomputed and replaced if present, so it is idempotent).
 Every number comes from the stored weights and the stored data arrays; nothing is
-re-simulated. The arithmetic is plain NumPy, :mod:`logsim.metrics` and
-:mod:`logsim.svm` on arrays, and for the test-set variables of every row
-:func:`logsim.heldout.heldout_metrics` (the same metrics in one compiled pass over the
-logits); xarray is used only to take arrays apart and put the results back on the grid.
+re-simulated.
+
+Two layers, as in the rest of logsim. The array-level core (:func:`scores_on_test_set`,
+:func:`geometry_on_training_set`, :func:`references_of_training_set`) measures one data set: the
+weight rows of the cells trained on it, against its arrays. A sweep's chunk calls it
+where the chunk is computed (:mod:`logsim.chunk`), and :func:`analyse` calls the same
+functions on the arrays of a stored dataset, so both give the same bits. The per-row
+arithmetic is :mod:`logsim.metric_kernels` (compiled, one pass per row, tested against
+the NumPy reference :mod:`logsim.metrics`) and :mod:`logsim.svm`; xarray is used only to
+take arrays apart and put the results back on the grid.
 
 Terms
 -----
@@ -25,7 +31,8 @@ Conventions
   feature like the others); probability ``p = sigmoid(z)`` for every loss. For
   margin losses (hinge, squared hinge, exponential) ``sigmoid(z)`` is not meant as
   a probability; the Platt-scaled variables are the fair comparison.
-* Binned calibration: :data:`BINS` = 15 equal-width bins on [0, 1], bins
+* Binned calibration: :data:`BINS` = 15 equal-width bins on [0, 1] unless the scenario's
+  ``[analysis] bins`` says otherwise, bins
   ``(lo, hi]`` (the first also holds 0), empty bins left out (Guo et al. 2017;
   :mod:`logsim.metrics`). ``test_ece`` and ``test_mce`` are positive-class
   (confidence ``p``, outcome ``y``); ``test_ece_top_label`` uses confidence
@@ -40,10 +47,14 @@ Conventions
 * Platt split: the test set, in stored order (i.i.d. draws, or a random
   permutation for real data), is cut into a *fitting half* ``test_sample[:n//2]``
   and an *evaluation half* ``test_sample[n//2:]``. Platt's sigmoid ``a z + b`` is
-  fitted on the fitting half (:func:`logsim.metrics.platt_fit_rows`, Platt's
+  fitted on the fitting half (:func:`logsim.metric_kernels.platt_fit_rows`, Platt's
   regularised targets); ``test_ece_platt`` is the ECE of ``sigmoid(a z + b)`` and
   ``test_ece_unscaled`` that of ``sigmoid(z)``, both on the evaluation half. No
-  training point is used. Computed for every cell and checkpoint, every loss.
+  training point is used. Computed for every cell and checkpoint, every loss (or only
+  at the last checkpoint with ``[analysis] platt_at = "last"``).
+* ``test_loss`` is the cell's own loss on the clean test labels (the cross-entropy for
+  the corrected losses, whose clean-label counterpart it is), ``test_accuracy`` that of
+  ``z > 0``.
 * Hard training labels for geometry: ``s = sign(targets - 1/2)``. For hard,
   noisy and smoothed targets these are exactly the (noisy) hard labels the cell
   was trained on; for soft targets (``soft = true``, smoothed or not) they are the Bayes labels of
@@ -68,7 +79,7 @@ What a dataset needs
 variables                                  needs
 =========================================  ==========================================
 ``weight_norm``                            ``weights`` only
-``test_*``, ``platt_*``                    ``x_test``, ``y_test`` (and ``p_test`` for
+``test_*``, ``platt_*``                    ``x_test``, ``y_test``, the loss (and ``p_test`` for
                                            ``test_true_calibration_error``)
 ``entropy_floor``                          ``targets``
 ``train_kl_gap``                           ``targets``, ``train_loss``, the loss
@@ -91,160 +102,81 @@ names and dims ``(trajectory, sample[, feature])`` /
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import xarray as xr
 
-from logsim import heldout, metrics, svm
-from logsim.losses import LOSS_CODES
+from logsim import metric_kernels, metrics, svm
+from logsim.losses import CORRECTED_LOSSES, LOSS_CODES, loss_units
+from logsim.variables import ANALYSIS_GROUPS, attributes
+from logsim.variables import VARIABLES as _ALL_VARIABLES
 
-__all__ = ["BINS", "MARGIN_LOSSES", "VARIABLES", "analyse", "reliability_table"]
+__all__ = [
+    "BINS",
+    "MARGIN_LOSSES",
+    "VARIABLES",
+    "analyse",
+    "geometry_on_training_set",
+    "references_of_training_set",
+    "reliability_table",
+    "scores_on_test_set",
+]
 
-#: Equal-width bins of every binned calibration variable (Guo et al. 2017).
+#: Equal-width bins of every binned calibration variable by default (Guo et al. 2017).
 BINS = 15
 #: Losses with a flat region (zero gradient once ``1 - s z <= 0``).
 MARGIN_LOSSES = ("hinge", "squared_hinge")
 #: Losses whose mean training loss is the cross-entropy of the targets against sigmoid(z).
 CROSS_ENTROPY_LOSSES = ("logistic",)
-#: Largest logit block ``rows x test points`` held at once (float64 elements).
+#: Elements of the temporaries of :func:`weight_norms` held at once.
 _BLOCK = 2_000_000
 
-_SEP = "; signs s = sign(targets - 1/2)"
-_SVM = "NaN where the training labels are not linearly separable through the origin"
-
-#: Every variable :func:`analyse` adds, with its attributes.
+#: Every variable :func:`analyse` adds, with its attributes (for :data:`BINS` bins).
 VARIABLES: dict[str, dict[str, str]] = {
-    "weight_norm": {"long_name": "Euclidean norm ||w_t|| of the weight vector", "units": "1"},
-    "test_nll": {
-        "long_name": "mean cross-entropy of sigmoid(w.x) on the clean test labels",
-        "units": "nat",
-        "description": "-mean[y ln p + (1-y) ln(1-p)], p = sigmoid(z), computed from logits",
-    },
-    "test_brier": {
-        "long_name": "Brier score mean (p - y)^2 of p = sigmoid(w.x) on the clean test set",
-        "units": "1",
-    },
-    "test_ece": {
-        "long_name": "expected calibration error of sigmoid(w.x), positive class, "
-        "15 equal-width bins",
-        "units": "1",
-        "description": "sum_m |B_m|/n |mean y - mean p| over non-empty bins (lo, hi] of "
-        "p on [0, 1]; confidence p, outcome y (netcal/torchmetrics binary)",
-    },
-    "test_ece_top_label": {
-        "long_name": "expected calibration error of sigmoid(w.x), top label, 15 equal-width bins",
-        "units": "1",
-        "description": "confidence max(p, 1-p), outcome [prediction (p >= 1/2) correct], "
-        "bins (lo, hi] on [0, 1] (Guo et al. 2017)",
-    },
-    "test_mce": {
-        "long_name": "maximum calibration error of sigmoid(w.x), positive class, "
-        "15 equal-width bins",
-        "units": "1",
-        "description": "max over non-empty bins of |mean y - mean p|",
-    },
-    "test_mean_confidence": {
-        "long_name": "mean top-label confidence max(p, 1-p) on the test set",
-        "units": "1",
-    },
-    "test_mean_abs_logit": {"long_name": "mean |w.x| on the test set", "units": "1"},
-    "test_true_calibration_error": {
-        "long_name": "true calibration error mean |sigmoid(w.x) - P(y=1|x)| on the test set",
-        "units": "1",
-        "description": "uses the generator's stored posterior p_test; no binning, so no "
-        "binning bias (binned ECE is positive even where this is 0); equals the canonical "
-        "calibration error only where p_true is a function of p (one feature), otherwise it "
-        "also counts direction error",
-    },
-    "platt_slope": {
-        "long_name": "Platt scaling slope a of sigmoid(a z + b), fitted on the first half "
-        "of the test set",
-        "units": "1",
-    },
-    "platt_intercept": {
-        "long_name": "Platt scaling intercept b of sigmoid(a z + b), fitted on the first "
-        "half of the test set",
-        "units": "1",
-    },
-    "test_ece_platt": {
-        "long_name": "ECE of Platt-scaled sigmoid(a w.x + b) on the second half of the "
-        "test set, positive class, 15 equal-width bins",
-        "units": "1",
-        "description": "a, b fitted on test_sample[:n//2] (Platt 1999 targets), evaluated on "
-        "test_sample[n//2:]; no training data used",
-    },
-    "test_ece_unscaled": {
-        "long_name": "ECE of unscaled sigmoid(w.x) on the second half of the test set, "
-        "positive class, 15 equal-width bins",
-        "units": "1",
-        "description": "the same points as test_ece_platt (test_sample[n//2:]), for a fair "
-        "comparison",
-    },
-    "entropy_floor": {
-        "long_name": "entropy floor mean H(y) of the training targets",
-        "units": "nat",
-        "description": "no predictor has a lower mean cross-entropy against these targets: "
-        "CE(y, p) = H(y) + KL(y || p)",
-    },
-    "train_kl_gap": {
-        "long_name": "train_loss - entropy_floor = mean KL(y || sigmoid(w.x)) on the "
-        "training targets",
-        "units": "nat",
-        "description": "the part of the cross-entropy the model can still remove; only for "
-        "loss = logistic (NaN for losses whose train_loss is not the "
-        "cross-entropy of the targets)",
-    },
-    "active_fraction": {
-        "long_name": "fraction of training points with a non-zero loss gradient",
-        "units": "1",
-        "description": "hinge/squared hinge: mean[s != 0 and 1 - s z > 0], s = 2 y - 1 on "
-        "the training targets; 1 for every other loss (cross-entropy and "
-        "exponential never stop: their derivative has no flat region)",
-    },
-    "separable": {
-        "long_name": "training labels linearly separable through the origin",
-        "units": "1",
-        "description": "hard-margin SVM (no intercept) exists" + _SEP,
-    },
-    "w_hat": {
-        "long_name": "homogeneous hard-margin SVM weights w_hat of the training labels",
-        "units": "1",
-        "description": "argmin ||w|| s.t. s_i x_i.w >= 1 (logsim.svm)" + _SEP + "; " + _SVM,
-    },
-    "svm_margin": {
-        "long_name": "geometric margin 1/||w_hat|| of the hard-margin SVM",
-        "units": "1",
-        "description": _SVM,
-    },
-    "svm_max_violation": {
-        "long_name": "largest violation max(0, 1 - s_i x_i.w_hat) of the SVM constraints "
-        "(solver diagnostic)",
-        "units": "1",
-        "description": _SVM,
-    },
-    "direction_gap": {
-        "long_name": "direction gap || w/||w|| - w_hat/||w_hat|| ||",
-        "units": "1",
-        "description": "in [0, 2]; " + _SVM + " and where w = 0",
-    },
-    "angle_gap": {
-        "long_name": "angle between w and w_hat",
-        "units": "rad",
-        "description": "in [0, pi], equals 2 arcsin(direction_gap / 2); " + _SVM,
-    },
-    "normalized_margin": {
-        "long_name": "normalised margin min_i s_i x_i.w / ||w|| on the training set",
-        "units": "1",
-        "description": "signs s = sign(targets - 1/2); defined for every cell (negative "
-        "while a training point is misclassified); NaN where w = 0",
-    },
-    "margin_gap": {
-        "long_name": "svm_margin - normalized_margin",
-        "units": "1",
-        "description": ">= 0; " + _SVM,
-    },
+    name: attributes(var)
+    for name, var in _ALL_VARIABLES.items()
+    if var.group in ANALYSIS_GROUPS or name == "weight_norm"
 }
+#: Variables per training set and targets (the others are per cell and checkpoint).
+TARGET_LEVEL = tuple(n for n, v in _ALL_VARIABLES.items()
+                     if n in VARIABLES and v.level == "target")
+#: Test-set variable -> its column of :func:`logsim.metric_kernels.score_rows`.
+_TEST_SCORE = {
+    "test_loss": "loss",
+    "test_accuracy": "accuracy",
+    "test_nll": "nll",
+    "test_brier": "brier",
+    "test_mean_confidence": "mean_confidence",
+    "test_mean_abs_logit": "mean_abs_logit",
+    "test_ece": "ece",
+    "test_mce": "mce",
+    "test_ece_top_label": "ece_top_label",
+    "test_true_calibration_error": "true_calibration_error",
+    "platt_slope": "platt_slope",
+    "platt_intercept": "platt_intercept",
+    "test_ece_platt": "ece_platt",
+    "test_ece_unscaled": "ece_unscaled",
+}
+
+
+def clean_loss_name(loss: str) -> str:
+    """The loss ``test_loss`` measures a cell of ``loss`` in, on the clean test labels.
+
+    A corrected loss is an estimate of its base loss on clean labels, so it is measured
+    in that (``forward``/``backward``: the cross-entropy); every other loss in itself.
+    """
+    if loss in ("forward", "backward"):
+        return "logistic"
+    if loss in CORRECTED_LOSSES:
+        return loss.split("_", 1)[1]
+    return loss
+
+
+def _names_in(groups: Iterable[str], *, posterior: bool) -> list[str]:
+    chosen = set(groups)
+    return [n for n in VARIABLES if _ALL_VARIABLES[n].group in chosen
+            and (posterior or _ALL_VARIABLES[n].needs != "posterior")]
 
 
 # --------------------------------------------------------------------------- edges
@@ -367,13 +299,7 @@ def _trim(X: np.ndarray, *per_sample: np.ndarray | None):
     return feat, X[keep], [None if a is None else a[keep] for a in per_sample]
 
 
-def _row_blocks(idx: np.ndarray, n: int):
-    size = max(1, _BLOCK // max(n, 1))
-    for start in range(0, len(idx), size):
-        yield idx[start : start + size]
-
-
-def _weight_norms(values: np.ndarray) -> np.ndarray:
+def weight_norms(values: np.ndarray) -> np.ndarray:
     """``||w||`` over the last axis ignoring NaN padding; NaN where a row is all NaN.
 
     Computed :data:`_BLOCK` elements at a time, so the temporaries stay small however
@@ -392,65 +318,117 @@ def _weight_norms(values: np.ndarray) -> np.ndarray:
     return norms
 
 
-# --------------------------------------------------------------------------- test set
+# --------------------------------------------------------------------------- the core
 
 
-_TEST_NAMES = (
-    "test_nll",
-    "test_brier",
-    "test_ece",
-    "test_ece_top_label",
-    "test_mce",
-    "test_mean_confidence",
-    "test_mean_abs_logit",
-    "platt_slope",
-    "platt_intercept",
-    "test_ece_platt",
-    "test_ece_unscaled",
-)
+def scores_on_test_set(
+    W, X, y, p_true=None, *, losses, bins: int = BINS, groups=ANALYSIS_GROUPS, platt=True
+) -> dict[str, np.ndarray]:
+    """Test-set variables of weight rows ``W`` on one test set.
+
+    Parameters
+    ----------
+    W : float64 (rows, d)
+        One weight vector per row (cells x checkpoints); rows that are not finite
+        (diverged trajectories) get NaN.
+    X, y, p_true : arrays (n, d), (n,), (n,) or None
+        The test set and its known posterior.
+    losses : str array (rows,)
+        Each row's training loss (its ``test_loss`` is measured in
+        :func:`clean_loss_name` of it).
+    bins : int
+    groups : iterable of str
+        Which of the ``test``, ``calibration`` and ``platt`` groups to compute.
+    platt : bool or bool array (rows,)
+        Rows to fit Platt scaling on (``platt_*`` NaN elsewhere).
+
+    Returns
+    -------
+    dict of variable name -> float64 (rows,)
+    """
+    W = np.asarray(W, dtype=np.float64)
+    rows = W.shape[0]
+    names = [n for n in _names_in(groups, posterior=p_true is not None) if n in _TEST_SCORE]
+    out = {name: np.full(rows, np.nan) for name in names}
+    if not names or X.shape[0] == 0:
+        return out
+    ok = np.flatnonzero(np.all(np.isfinite(W), axis=1))
+    if ok.size == 0:
+        return out
+    codes = np.array([LOSS_CODES[clean_loss_name(str(name))] for name in np.asarray(losses)[ok]],
+                     dtype=np.int64)
+    fit = np.broadcast_to(np.asarray(platt, dtype=bool), (rows,))[ok] & ("platt" in groups)
+    scores = metric_kernels.score_weights(
+        W[ok], X, y, loss_codes=codes, p_true=p_true, bins=bins,
+        calibration="calibration" in groups, platt=fit)
+    for name in names:
+        out[name][ok] = scores[_TEST_SCORE[name]]
+    return out
 
 
-def _test_variables(ds, grid: _Grid, W: xr.DataArray) -> dict[str, xr.Variable]:
-    if "x_test" not in ds or "y_test" not in ds:
-        return {}
-    has_p = "p_test" in ds
-    names = ["x_test", "y_test"] + (["p_test"] if has_p else [])
-    outer = grid.outer(names, ("test_sample", "feature"))
-    Wb = grid.split(W, outer, ("step", "feature"))  # (nO, nR, K, d)
-    nO, nR, K, _ = Wb.shape
-    Xb = grid.data("x_test", outer, ("test_sample", "feature"))
-    Yb = grid.data("y_test", outer, ("test_sample",))
-    Pb = grid.data("p_test", outer, ("test_sample",)) if has_p else None
-    out = {k: np.full((nO, nR * K), np.nan) for k in _TEST_NAMES}
-    if has_p:
-        out["test_true_calibration_error"] = np.full((nO, nR * K), np.nan)
-    for o in range(nO):
-        feat, X, (y, pt) = _trim(Xb[o], Yb[o], None if Pb is None else Pb[o])
-        n = len(y)
-        if n == 0:
-            continue
-        rows = Wb[o][..., feat].reshape(nR * K, -1)
-        ok = np.flatnonzero(np.all(np.isfinite(rows), axis=1))
-        for blk in _row_blocks(ok, n):
-            scores = heldout.heldout_metrics(rows[blk] @ X.T, y, p_true=pt, bins=BINS)
-            for name in out:  # test_nll is heldout's nll, platt_slope its platt_slope, ...
-                out[name][o, blk] = scores[name.removeprefix("test_")]
-    return {
-        k: grid.merge(v.reshape(nO, nR, K), outer, ("step",), VARIABLES[k]) for k, v in out.items()
-    }
+def references_of_training_set(X, targets, *, groups=ANALYSIS_GROUPS, where: str = "",
+                               svm_cache: dict | None = None) -> dict:
+    """Per training set and targets: entropy floor, separability and the hard-margin SVM.
+
+    ``X`` is ``(n, d)``, ``targets`` ``(n,)``. Returns a dict of the chosen groups'
+    target-level variables (``entropy_floor``; ``separable``, ``w_hat``, ``svm_margin``,
+    ``svm_max_violation``), scalars or ``(d,)`` arrays. The SVM depends only on the hard
+    labels ``sign(targets - 1/2)``, so target sets that differ only by smoothing share
+    it: ``svm_cache`` (a dict, keyed by the labels' bytes) keeps the solutions of one
+    ``X``. ``where`` names the training set in an error of the SVM solver.
+    """
+    out: dict = {}
+    if "entropy" in groups:
+        out["entropy_floor"] = float(metrics.entropy_floor(targets))
+    if "geometry" in groups:
+        sign = np.sign(targets - 0.5)
+        key = sign.tobytes()
+        if svm_cache is None or key not in (svm_cache or {}):
+            sol = _svm(X, sign, where)
+            if sol is None:
+                found = {"separable": False, "w_hat": np.full(X.shape[1], np.nan),
+                         "svm_margin": np.nan, "svm_max_violation": np.nan}
+            else:
+                found = {"separable": True, "w_hat": sol[0], "svm_margin": sol[1],
+                         "svm_max_violation": sol[2]}
+            if svm_cache is None:
+                svm_cache = {}
+            svm_cache[key] = found
+        out.update(svm_cache[key])
+    return out
 
 
-# --------------------------------------------------------------------------- training set
+def geometry_on_training_set(
+    W, X, targets, *, losses, w_hat=None, svm_margin=np.nan, groups=ANALYSIS_GROUPS
+) -> dict[str, np.ndarray]:
+    """Margin geometry of weight rows ``W`` on one training set and its targets.
 
-
-def _entropy_floor(ds, grid: _Grid) -> xr.Variable | None:
-    if "targets" not in ds:
-        return None
-    outer = grid.outer(["targets"], ("sample",))
-    Tb = grid.data("targets", outer, ("sample",))
-    floor = np.array([metrics.entropy_floor(t[np.isfinite(t)]) for t in Tb])
-    shape = [grid.sizes[d] for d in outer]
-    return xr.Variable(tuple(outer), floor.reshape(shape), dict(VARIABLES["entropy_floor"]))
+    ``losses`` gives each row's loss (the active fraction is below 1 only for
+    :data:`MARGIN_LOSSES`); ``w_hat`` and ``svm_margin`` are the hard-margin SVM of
+    the targets' hard labels (None where they are not separable). Rows that are not
+    finite get NaN. Returns ``active_fraction``, ``normalized_margin`` and, where the
+    SVM exists, ``direction_gap``, ``angle_gap``, ``margin_gap`` (NaN otherwise).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    rows = W.shape[0]
+    names = ("active_fraction", "direction_gap", "angle_gap", "normalized_margin", "margin_gap")
+    out = {k: np.full(rows, np.nan) for k in names}
+    if "geometry" not in groups or X.shape[0] == 0:
+        return out if "geometry" in groups else {}
+    ok = np.flatnonzero(np.all(np.isfinite(W), axis=1))
+    if ok.size == 0:
+        return out
+    sign = np.sign(targets - 0.5)
+    hinge = np.isin(np.asarray(losses)[ok], MARGIN_LOSSES)
+    margin, active = metric_kernels.margin_rows(W[ok], X, sign, 2.0 * targets - 1.0, hinge)
+    out["active_fraction"][ok] = active
+    if not np.any(sign == 0.0):  # a target of exactly 1/2 has no hard label
+        out["normalized_margin"][ok] = margin
+    if w_hat is not None:
+        out["direction_gap"][ok] = metrics.direction_gap(W[ok], w_hat)
+        out["angle_gap"][ok] = metrics.angle(W[ok], w_hat)
+        out["margin_gap"][ok] = svm_margin - out["normalized_margin"][ok]
+    return out
 
 
 def _svm(X: np.ndarray, s: np.ndarray, where: str):
@@ -467,85 +445,121 @@ def _svm(X: np.ndarray, s: np.ndarray, where: str):
     return sol.w, sol.margin, sol.max_violation
 
 
-def _train_variables(ds, grid: _Grid, W: xr.DataArray, losses: np.ndarray):
+# --------------------------------------------------------------------------- public
+
+
+def _stored_analysis(ds: xr.Dataset) -> dict:
+    """The ``[analysis]`` table of the stored scenario text (empty without one)."""
+    text = ds.attrs.get("scenario")
+    if not text:
+        return {}
+    try:
+        return dict(tomllib.loads(text).get("analysis", {}))
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def _test_variables(ds, grid: _Grid, W, losses, *, bins, groups, platt_at):
+    if "x_test" not in ds or "y_test" not in ds:
+        return {}
+    has_p = "p_test" in ds
+    names = ["x_test", "y_test"] + (["p_test"] if has_p else [])
+    outer = grid.outer(names, ("test_sample", "feature"))
+    Wb = grid.split(W, outer, ("step", "feature"))  # (nO, nR, K, d)
+    Lb = grid.split(xr.DataArray(losses, dims=grid.dims), outer, ())  # (nO, nR)
+    nO, nR, K, _ = Wb.shape
+    Xb = grid.data("x_test", outer, ("test_sample", "feature"))
+    Yb = grid.data("y_test", outer, ("test_sample",))
+    Pb = grid.data("p_test", outer, ("test_sample",)) if has_p else None
+    platt = np.ones(K, dtype=bool) if platt_at == "all" else np.arange(K) == K - 1
+    out: dict[str, np.ndarray] = {}
+    for o in range(nO):
+        feat, X, (y, pt) = _trim(Xb[o], Yb[o], None if Pb is None else Pb[o])
+        rows = Wb[o][..., feat].reshape(nR * K, -1)
+        got = scores_on_test_set(rows, X, y, pt, losses=np.repeat(Lb[o], K), bins=bins,
+                                 groups=groups, platt=np.tile(platt, nR))
+        for name, values in got.items():
+            out.setdefault(name, np.full((nO, nR * K), np.nan))[o] = values
+    units = loss_units(set(np.unique(losses).tolist()))
+    return {k: grid.merge(v.reshape(nO, nR, K), outer, ("step",), _attrs(k, bins, units))
+            for k, v in out.items()}
+
+
+def _entropy_floor(ds, grid: _Grid) -> xr.Variable:
+    outer = grid.outer(["targets"], ("sample",))
+    Tb = grid.data("targets", outer, ("sample",))
+    floor = np.array([metrics.entropy_floor(t[np.isfinite(t)]) for t in Tb])
+    shape = [grid.sizes[d] for d in outer]
+    return xr.Variable(tuple(outer), floor.reshape(shape), _attrs("entropy_floor"))
+
+
+def _geometry_variables(ds, grid: _Grid, W, losses):
     if "x_train" not in ds or "targets" not in ds:
         return {}
+    groups = ("geometry",)
     outer = grid.outer(["x_train", "targets"], ("sample", "feature"))
     Wb = grid.split(W, outer, ("step", "feature"))  # (nO, nR, K, d)
     nO, nR, K, d = Wb.shape
     Lb = grid.split(xr.DataArray(losses, dims=grid.dims), outer, ())  # (nO, nR)
     Xb = grid.data("x_train", outer, ("sample", "feature"))
     Tb = grid.data("targets", outer, ("sample",))
-
-    per_row = ("active_fraction", "direction_gap", "angle_gap", "normalized_margin", "margin_gap")
-    out = {k: np.full((nO, nR * K), np.nan) for k in per_row}
-    separable = np.zeros(nO, dtype=bool)
-    w_hat = np.full((nO, d), np.nan)
-    margin = np.full(nO, np.nan)
-    violation = np.full(nO, np.nan)
-    solutions: dict[tuple[bytes, bytes], tuple | None] = {}
+    per_row: dict[str, np.ndarray] = {}
+    per_set: dict[str, np.ndarray] = {}
+    caches: dict[bytes, dict] = {}
     for o in range(nO):
         feat, X, (t,) = _trim(Xb[o], Tb[o])
         if len(t) == 0:
             continue
-        s = np.sign(t - 0.5)
-        key = (X.tobytes(), s.tobytes())
-        if key not in solutions:
-            solutions[key] = _svm(X, s, grid.label(outer, o))
-        sol = solutions[key]
-
+        stats = references_of_training_set(X, t, groups=groups, where=grid.label(outer, o),
+                                           svm_cache=caches.setdefault(X.tobytes(), {}))
+        for name, value in stats.items():
+            if name == "w_hat":
+                per_set.setdefault(name, np.full((nO, d), np.nan))[o, feat] = value
+            else:
+                dtype = bool if name == "separable" else np.float64
+                fill = False if name == "separable" else np.nan
+                per_set.setdefault(name, np.full(nO, fill, dtype=dtype))[o] = value
         rows = Wb[o][..., feat].reshape(nR * K, -1)
-        finite = np.all(np.isfinite(rows), axis=1)
-        ok = np.flatnonzero(finite)
-        loss_rows = np.repeat(Lb[o], K)
-        active = out["active_fraction"][o]
-        active[finite] = 1.0
-        hinge = np.flatnonzero(finite & np.isin(loss_rows, MARGIN_LOSSES))
-        for blk in _row_blocks(hinge, len(t)):
-            active[blk] = metrics.hinge_active_fraction(rows[blk] @ X.T, t)
-        if len(ok) and not np.any(s == 0.0):
-            out["normalized_margin"][o, ok] = metrics.normalized_margin(rows[ok], X, s)
-        if sol is None:
-            continue
-        separable[o] = True
-        w_hat[o, feat], margin[o], violation[o] = sol
-        if len(ok):
-            out["direction_gap"][o, ok] = metrics.direction_gap(rows[ok], sol[0])
-            out["angle_gap"][o, ok] = metrics.angle(rows[ok], sol[0])
-            out["margin_gap"][o, ok] = sol[1] - out["normalized_margin"][o, ok]
-
+        sep = stats.get("separable", False)
+        got = geometry_on_training_set(rows, X, t, losses=np.repeat(Lb[o], K),
+                                     w_hat=stats["w_hat"] if sep else None,
+                                     svm_margin=stats.get("svm_margin", np.nan), groups=groups)
+        for name, values in got.items():
+            per_row.setdefault(name, np.full((nO, nR * K), np.nan))[o] = values
     shape = [grid.sizes[d] for d in outer]
-    dims = tuple(outer)
-    new = {
-        k: grid.merge(v.reshape(nO, nR, K), outer, ("step",), VARIABLES[k]) for k, v in out.items()
-    }
-    new["separable"] = xr.Variable(dims, separable.reshape(shape), dict(VARIABLES["separable"]))
-    new["w_hat"] = xr.Variable(
-        (*dims, "feature"), w_hat.reshape(*shape, d), dict(VARIABLES["w_hat"])
-    )
-    new["svm_margin"] = xr.Variable(dims, margin.reshape(shape), dict(VARIABLES["svm_margin"]))
-    new["svm_max_violation"] = xr.Variable(
-        dims, violation.reshape(shape), dict(VARIABLES["svm_max_violation"])
-    )
+    new = {k: grid.merge(v.reshape(nO, nR, K), outer, ("step",), _attrs(k))
+           for k, v in per_row.items()}
+    for name, values in per_set.items():
+        dims = (*outer, "feature") if name == "w_hat" else tuple(outer)
+        new[name] = xr.Variable(dims, values.reshape(*shape, *values.shape[1:]), _attrs(name))
     return new
 
 
-# --------------------------------------------------------------------------- public
+def _attrs(name: str, bins: int = BINS, units: str = "nat") -> dict[str, str]:
+    return attributes(_ALL_VARIABLES[name], bins=bins, loss_units=units)
 
 
-def analyse(ds: xr.Dataset, *, loss: str | None = None) -> xr.Dataset:
+def analyse(
+    ds: xr.Dataset, *, loss: str | None = None, bins: int | None = None, groups=None,
+    platt_at: str | None = None,
+) -> xr.Dataset:
     """Add calibration, entropy-floor and margin-geometry variables to a result dataset.
 
     Parameters
     ----------
     ds : xarray.Dataset
-        A logsim result (``logsim.run``, ``logsim.open_results``, the output of
-        ``results.assemble``) or a :func:`logsim.simulate` dataset; see the module
-        docstring for which arrays each variable needs. Not modified.
+        A logsim result (``logsim.run``, ``logsim.open_results``) or a
+        :func:`logsim.simulate` dataset; see the module docstring for which arrays each
+        variable needs. Not modified.
     loss : str, optional
         The loss of every cell, for a dataset without a ``loss`` coordinate that
-        records it nowhere else (no ``loss`` attribute, no stored scenario), e.g.
-        while a result is being assembled. Ignored where ``loss`` is a coordinate.
+        records it nowhere else (no ``loss`` attribute, no stored scenario). Ignored
+        where ``loss`` is a coordinate.
+    bins, groups, platt_at : optional
+        As the scenario's ``[analysis]`` table (calibration bins; which of
+        :data:`logsim.variables.ANALYSIS_GROUPS` to compute; Platt scaling at ``"all"``
+        checkpoints or the ``"last"``). By default those of the stored scenario, else
+        15 bins, every group, every checkpoint: so a stored result is reproduced.
 
     Returns
     -------
@@ -553,39 +567,42 @@ def analyse(ds: xr.Dataset, *, loss: str | None = None) -> xr.Dataset:
         A new dataset with the variables of :data:`VARIABLES` whose inputs exist
         (any already present are recomputed and replaced, so
         ``analyse(analyse(ds))`` equals ``analyse(ds)``). Per-row variables have
-        dims ``(*grid axes, step)``; ``entropy_floor`` has the grid axes of
-        ``targets``; ``separable``, ``svm_margin``, ``svm_max_violation`` the grid
-        axes of ``x_train`` and ``targets``, and ``w_hat`` those plus ``feature``.
-
-    Notes
-    -----
-    Conventions (bins, Platt split, hard labels for the SVM) are in the module
-    docstring and in each variable's ``long_name``/``description``.
+        dims ``(*grid axes, step)``; ``entropy_floor`` and the SVM variables have the
+        grid axes of ``x_train`` and ``targets`` (``w_hat`` also ``feature``).
     """
+    stored = _stored_analysis(ds)
+    bins = metrics._check_bins(stored.get("bins", BINS) if bins is None else bins)
+    groups = tuple(stored.get("groups", ANALYSIS_GROUPS) if groups is None else groups)
+    unknown = sorted(set(groups) - set(ANALYSIS_GROUPS))
+    if unknown:
+        raise ValueError(f"unknown analysis groups {unknown}; allowed: "
+                         f"{', '.join(ANALYSIS_GROUPS)}")
+    platt_at = stored.get("platt_at", "all") if platt_at is None else platt_at
+    if platt_at not in ("all", "last"):
+        raise ValueError(f"platt_at must be 'all' or 'last', got {platt_at!r}")
     dims = _grid_dims(ds)
     base = ds.drop_vars([name for name in VARIABLES if name in ds.variables])
     grid = _Grid(base, dims)
     W = base["weights"]
-    new: dict[str, xr.Variable] = {}
-
-    new["weight_norm"] = xr.Variable(
-        W.dims[:-1], _weight_norms(W.values), dict(VARIABLES["weight_norm"])
-    )
-
-    new.update(_test_variables(base, grid, W))
-    floor = _entropy_floor(base, grid)
-    if floor is not None:
-        new["entropy_floor"] = floor
-    has_kl = floor is not None and "train_loss" in base
+    new: dict[str, xr.Variable] = {
+        "weight_norm": xr.Variable(W.dims[:-1], weight_norms(W.values), _attrs("weight_norm"))
+    }
+    if "targets" in base and "entropy" in groups:
+        new["entropy_floor"] = _entropy_floor(base, grid)
+    has_test = "x_test" in base and "y_test" in base
     has_training = "x_train" in base and "targets" in base
-    if has_kl or has_training:
+    if has_test or has_training or "entropy_floor" in new:
         losses = _loss_names(base, grid, loss)
-        if has_kl:
+        new.update(_test_variables(base, grid, W, losses, bins=bins, groups=groups,
+                                   platt_at=platt_at))
+        if "geometry" in groups:
+            new.update(_geometry_variables(base, grid, W, losses))
+        if "entropy_floor" in new and "train_loss" in base:
+            floor = new["entropy_floor"]
             kl = base["train_loss"] - xr.DataArray(floor.values, dims=floor.dims)
             logistic = xr.DataArray(np.isin(losses, CROSS_ENTROPY_LOSSES), dims=grid.dims)
             kl = kl.where(logistic).transpose(*grid.dims, "step")
-            new["train_kl_gap"] = xr.Variable(kl.dims, kl.values, dict(VARIABLES["train_kl_gap"]))
-        new.update(_train_variables(base, grid, W, losses))
+            new["train_kl_gap"] = xr.Variable(kl.dims, kl.values, _attrs("train_kl_gap"))
     return base.assign({name: new[name] for name in VARIABLES if name in new})
 
 

@@ -15,8 +15,8 @@ def result_for(study: Study, *, full: bool = False, out_dir="results/claims",
     text (``scenario_sha256``); otherwise the scenario is run and stored.
     Returns ``(dataset, path)``.
     """
-    from logsim.results import ResultError, open_results
     from logsim.scenario import load_scenario
+    from logsim.store import ResultError, open_results
     from logsim.sweep import run
 
     scenario = load_scenario(study.scenario(full=full))
@@ -42,7 +42,7 @@ def check(study: Study, ds, path=None) -> Verdict:
 def check_claims(results=(), *, full=False, only=None, out_dir="results/claims",
                  threads=None, progress=False) -> list[Verdict]:
     """Verdicts for the given result files, or for every study's (small or full) scenario."""
-    from logsim.results import open_results
+    from logsim.store import open_results
 
     verdicts = []
     if results:

@@ -132,30 +132,32 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    import warnings
-
-    from logsim.engine import DivergenceWarning
+    from logsim.engine import warn_divergence
     from logsim.scenario import load_scenario
-    from logsim.sweep import run
+    from logsim.sweep import run_to_file
 
     scenario = load_scenario(args.scenario)
     out = Path(args.output) if args.output else Path("results") / f"{scenario.name}.nc"
+    summary = run_to_file(scenario, out, threads=args.threads, progress=not args.quiet,
+                          resume=args.resume, chunk_size=args.chunk_size,
+                          scheduler=args.scheduler)
+    import warnings
+
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DivergenceWarning)
-        ds = run(scenario, threads=args.threads, progress=not args.quiet, out=out,
-                 resume=args.resume, chunk_size=args.chunk_size, scheduler=args.scheduler)
+        warnings.simplefilter("always")
+        warn_divergence(summary.diverged, summary.diverged_cells, total=summary.trajectories)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    dims = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
+    dims = ", ".join(f"{k}={v}" for k, v in summary.dims.items())
     print(f"wrote {out} ({dims})")
-    print(f"content_sha256 {ds.attrs['content_sha256']}")
+    print(f"content_sha256 {summary.content_sha256}")
     return 0
 
 
 def _list(args) -> int:
     import tomllib
 
-    from logsim.results import ResultError, open_results
+    from logsim.store import ResultError, open_results
 
     root = Path(args.directory)
     scen = sorted((root / "scenarios").glob("*.toml"))
@@ -187,7 +189,7 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from logsim.results import open_results
+    from logsim.store import open_results
 
     ds = open_results(args.result)
     a = ds.attrs
@@ -221,7 +223,7 @@ def _show(args) -> int:
 
 
 def _cite(args) -> int:
-    from logsim.results import citation, open_results
+    from logsim.store import citation, open_results
 
     ds = open_results(args.result)
     bibtex, text = citation(ds, args.result)
@@ -241,7 +243,7 @@ def _delegate(args) -> int:
 
 def _plot(args) -> int:
     from logsim.plots import plot_result
-    from logsim.results import open_results
+    from logsim.store import open_results
 
     ds = open_results(args.result)
     out = Path(args.output) if args.output else Path(str(Path(args.result).with_suffix("")) +

@@ -1,9 +1,9 @@
 """Run the chunks of a sweep on a Dask cluster (``logsim run --scheduler ADDRESS``).
 
-Each Dask task calls :func:`logsim.sweep.compute_chunk`, the same kernel path
+Each Dask task calls :func:`logsim.chunk.compute_chunk`, the same kernel path
 as a local run, on one chunk, and returns its plain arrays
-(:class:`~logsim.sweep.ChunkResult`); the client saves, assembles and writes
-them. There is no second implementation and no home-made cluster code.
+(:class:`~logsim.chunk.ChunkResult`), finished and analysed: the client only saves
+and writes them. There is no second implementation and no home-made cluster code.
 
 Invariants
 ----------
@@ -36,8 +36,9 @@ from collections.abc import Iterable, Iterator
 from types import MappingProxyType
 from typing import Any
 
+from logsim.chunk import ChunkResult, compute_chunk
+from logsim.plan import Plan, make_plan
 from logsim.scenario import Scenario
-from logsim.sweep import ChunkResult, Plan, compute_chunk, make_plan
 
 #: Seconds to reach a scheduler before giving up with a clear error.
 CONNECT_TIMEOUT = 5.0
@@ -75,7 +76,7 @@ def usable_cores() -> int:
 
 @dataclasses.dataclass(frozen=True)
 class PlanSpec:
-    """A :class:`~logsim.sweep.Plan` in a form the standard ``pickle`` accepts.
+    """A :class:`~logsim.plan.Plan` in a form the standard ``pickle`` accepts.
 
     :class:`~logsim.scenario.Scenario` holds ``MappingProxyType`` fields, which
     do not pickle; they travel as dicts and are wrapped again on the worker.
@@ -302,7 +303,7 @@ def dask_chunks(
     Parameters
     ----------
     plan : Plan
-        The sweep (:func:`logsim.sweep.make_plan`).
+        The sweep (:func:`logsim.plan.make_plan`).
     chunks : iterable of int
         Chunk indices to compute (for example the ones a resumed run lacks).
     scheduler : str or dask.distributed.Client
@@ -317,7 +318,7 @@ def dask_chunks(
     Yields
     ------
     ChunkResult
-        In completion order, bit-identical to :func:`logsim.sweep.compute_chunk`
+        In completion order, bit-identical to :func:`logsim.chunk.compute_chunk`
         in this process.
 
     Raises
@@ -349,7 +350,7 @@ def overhead_benchmark(
     cache, data drawn; one chunk per worker), then the same chunks are timed
     in this process (Numba threads = all cores) and on the cluster (started
     and closed outside the timing, reported as ``startup_seconds``). Each
-    task also times its own :func:`~logsim.sweep.compute_chunk` call.
+    task also times its own :func:`~logsim.chunk.compute_chunk` call.
 
     Parameters
     ----------

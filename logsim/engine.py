@@ -260,20 +260,29 @@ def stack_training_sets(draws) -> tuple[np.ndarray, list[int]]:
     return np.stack(distinct), [index_of[id(draw)] for draw in draws]
 
 
-def warn_divergence(diverged: np.ndarray, where: Sequence[str] | None = None) -> None:
-    """Warn (:class:`DivergenceWarning`) how many trajectories diverged, and which."""
-    count = int(np.sum(diverged))
+def warn_divergence(diverged, where: Sequence[str] | None = None, *,
+                    total: int | None = None) -> None:
+    """Warn (:class:`DivergenceWarning`) how many trajectories diverged, and which.
+
+    ``diverged`` is a boolean array over the trajectories (``where`` labels each of
+    them), or a count (``where`` then labels the first few that diverged, ``total`` is
+    the number of trajectories).
+    """
+    if np.ndim(diverged) == 0:
+        count = int(diverged)
+        labels = list(where or [])[:5]
+    else:
+        count = int(np.sum(diverged))
+        total = int(np.size(diverged))
+        flat = np.flatnonzero(np.ravel(diverged))
+        labels = ([f"trajectory {i}" for i in flat[:5]] if where is None
+                  else [where[i] for i in flat[:5]])
     if count == 0:
         return
-    flat = np.flatnonzero(np.ravel(diverged))
-    if where is None:
-        labels = [f"trajectory {i}" for i in flat[:5]]
-    else:
-        labels = [where[i] for i in flat[:5]]
-    more = "" if count <= 5 else f" and {count - 5} more"
+    more = "" if count <= len(labels) else f" and {count - len(labels)} more"
     warnings.warn(
-        f"{count} of {np.size(diverged)} trajectories diverged (overflow or NaN; often a step "
-        f"size too large for the loss): {', '.join(labels)}{more}. Their records after the "
+        f"{count} of {total} trajectories diverged (overflow or NaN; often a step size too "
+        f"large for the loss): {'; '.join(labels)}{more}. Their records after the "
         "divergence are NaN.",
         DivergenceWarning,
         stacklevel=3,

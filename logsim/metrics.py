@@ -24,15 +24,11 @@ Conventions (one place, used by every function here):
 
 from __future__ import annotations
 
-import functools
 import numbers
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
-from logsim._exp import _SHIFT, _SHIFT_BITS, exp_nonpositive
-from logsim._jit import called, helper, in_threads, pieces
 from logsim.rng import check_seed
 from logsim.svm import signed_rows
 
@@ -56,7 +52,7 @@ __all__ = [
     "normalized_margin",
     "platt_apply",
     "platt_fit",
-    "platt_fit_rows",
+    "platt_targets",
     "reliability",
     "true_calibration_error",
 ]
@@ -195,32 +191,6 @@ def _edges(conf: np.ndarray, bins: int, strategy: str) -> np.ndarray:
     return np.percentile(conf, np.linspace(0, 1, bins + 1) * 100)
 
 
-def _uniform_bin_ids(conf: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(edges[1:-1], conf)`` for equal-width ``edges`` and ``conf`` in [0, 1].
-
-    Bin ``m`` is ``(edges[m], edges[m + 1]]`` (bin 0 also holds 0): in exact arithmetic
-    ``ceil(conf * bins) - 1``, which is ``round(conf * bins)`` or one less. Rounding (of
-    the product, and of the edges) can move either by one bin near an edge, so the
-    estimate ``round(conf * bins)`` is settled by one comparison with each edge of its
-    bin: the same integers as the binary search, at about half its cost (46 -> 25 ms on
-    2 M confidences, measured). ``round`` is the shifter trick of :mod:`logsim._exp`
-    (add ``1.5 * 2**52``, read the low bits), cheaper than a float-to-int conversion.
-    """
-    bins = len(edges) - 1
-    shifted = conf * bins
-    shifted += _SHIFT  # round(conf * bins) in the low bits of the mantissa
-    ids = shifted.view(np.int64)
-    ids -= _SHIFT_BITS
-    np.clip(ids, 0, bins - 1, out=ids)
-    lower = edges[:-1].copy()
-    lower[0] = -np.inf  # bin 0 holds conf = 0 too
-    upper = edges[1:].copy()
-    upper[-1] = np.inf
-    ids -= conf <= lower[ids]  # one bin too high
-    ids += conf > upper[ids]  # one bin too low (exclusive with the line above)
-    return ids
-
-
 def _bin_sums(conf: np.ndarray, outcome: np.ndarray, edges: np.ndarray):
     """Per-bin count, sum of confidences and sum of outcomes; bins are (lo, hi]."""
     bins = len(edges) - 1
@@ -342,9 +312,10 @@ def calibration_errors(p, y, bins: int = 15, kind: str = "positive"):
     conf = conf.reshape(rows, n)
     outcome = outcome.reshape(rows, n)
     edges = _edges(conf, bins, "uniform")
-    # Bin m of row r is flat bin r * bins + m; bincount adds in order of appearance,
-    # i.e. row by row in the order of ``_bin_sums`` on that row alone.
-    flat = (_uniform_bin_ids(conf, edges) + bins * np.arange(rows)[:, None]).ravel()
+    # Bin m of row r is flat bin r * bins + m (the rule of _bin_sums); bincount adds in
+    # order of appearance, i.e. row by row in the order of _bin_sums on that row alone.
+    ids = np.searchsorted(edges[1:-1], conf)
+    flat = (ids + bins * np.arange(rows)[:, None]).ravel()
     size = rows * bins
     count = np.bincount(flat, minlength=size).reshape(rows, bins)
     s_conf = np.bincount(flat, weights=conf.ravel(), minlength=size).reshape(rows, bins)
@@ -513,15 +484,13 @@ def platt_fit(z, y, *, max_iter: int = 100) -> tuple[float, float]:
     _same_shape_1d(z, y, "z", "y")
     if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    n_pos = float(y.sum())
-    n_neg = len(y) - n_pos
-    t = np.where(y == 1.0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    t, b0 = platt_targets(y)
 
     def objective(theta):
         f = theta[0] * z + theta[1]
         return float(np.sum(t * softplus(-f) + (1.0 - t) * softplus(f)))
 
-    theta = np.array([0.0, np.log((n_pos + 1.0) / (n_neg + 1.0))])
+    theta = np.array([0.0, b0])
     obj = objective(theta)
     for _ in range(int(max_iter)):
         f = theta[0] * z + theta[1]
@@ -548,6 +517,18 @@ def platt_fit(z, y, *, max_iter: int = 100) -> tuple[float, float]:
     return float(theta[0]), float(theta[1])
 
 
+def platt_targets(y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Platt's regularised targets of hard labels ``y`` and the starting intercept.
+
+    ``t_i = (N+ + 1)/(N+ + 2)`` for ``y_i = 1`` and ``1/(N- + 2)`` for ``y_i = 0``
+    (Platt 1999); the start is ``a = 0, b = ln((N+ + 1)/(N- + 1))``.
+    """
+    n_pos = float(y.sum())
+    n_neg = len(y) - n_pos
+    t = np.where(y == 1.0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    return t, float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
+
+
 def platt_apply(z, a: float, b: float):
     """Platt-scaled probabilities ``sigmoid(a z + b)`` (elementwise, any shape)."""
     z = _as_float_array(z, "z", min_ndim=0)
@@ -555,157 +536,6 @@ def platt_apply(z, a: float, b: float):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
             raise ValueError(f"{name} must be a finite real number, got {v!r}")
     return _out(sigmoid(a * z + b))
-
-
-@helper
-def _platt_objective(z, t, a, b, e):
-    """``sum_i t_i sp(-f_i) + (1 - t_i) sp(f_i)`` at ``f = a z + b`` (``e``: scratch, n)."""
-    for i in range(z.shape[0]):  # vectorised: the exponentials apart from the sum
-        e[i] = exp_nonpositive(-abs(a * z[i] + b))
-    # t sp(-f) + (1 - t) sp(f) = sp(f) - t f, with sp(f) = max(f, 0) + log1p(e^-|f|).
-    total = 0.0
-    for i in range(z.shape[0]):
-        f = a * z[i] + b
-        total += max(f, 0.0) + np.log1p(e[i]) - t[i] * f
-    return total
-
-
-@called
-def _platt_rows(Z, t, a0, b0, max_iter, out):
-    """Newton's method of :func:`platt_fit` on every row of ``Z``, in order.
-
-    The per-sample terms (``sigmoid(f)``, ``sigmoid(f) sigmoid(-f)``, ``e^-|f|``) are
-    computed in loops of their own, which LLVM vectorises (:func:`logsim._exp.exp_nonpositive`
-    rather than libm's scalar ``exp``); the sums then run over the samples in order.
-    """
-    eps = np.finfo(np.float64).eps
-    n = Z.shape[1]
-    prob = np.empty(n)  # sigmoid(f_i)
-    weight = np.empty(n)  # sigmoid(f_i) sigmoid(-f_i), and scratch of the objective
-    for r in range(Z.shape[0]):
-        z = Z[r]
-        a, b = a0, b0
-        polish = 0
-        obj = _platt_objective(z, t, a, b, weight)
-        for _ in range(max_iter):
-            for i in range(n):
-                f = a * z[i] + b
-                e = exp_nonpositive(-abs(f))
-                inv = 1.0 / (1.0 + e)
-                prob[i] = inv if f >= 0 else e * inv
-                weight[i] = e * inv * inv
-            g0 = 0.0
-            g1 = 0.0
-            h00 = 0.0
-            h01 = 0.0
-            h11 = 0.0
-            for i in range(n):
-                res = prob[i] - t[i]
-                w = weight[i]
-                g0 += res * z[i]
-                g1 += res
-                h00 += w * z[i] * z[i]
-                h01 += w * z[i]
-                h11 += w
-            # Least-norm Newton step -pinv(H) g with singular values below
-            # 2 eps * sigma_max treated as 0 (numpy.linalg.lstsq's default rcond).
-            half = 0.5 * (h00 - h11)
-            lam1 = 0.5 * (h00 + h11) + np.sqrt(half * half + h01 * h01)
-            det = h00 * h11 - h01 * h01
-            lam2 = det / lam1 if lam1 > 0 else 0.0
-            cut = 2.0 * eps * lam1
-            if lam1 <= 0:
-                s0 = 0.0
-                s1 = 0.0
-            elif lam2 > cut:
-                s0 = -(h11 * g0 - h01 * g1) / det
-                s1 = -(h00 * g1 - h01 * g0) / det
-            else:  # rank one: H = lam1 v vᵀ
-                v0, v1 = h01, lam1 - h00
-                u0, u1 = lam1 - h11, h01
-                if u0 * u0 + u1 * u1 > v0 * v0 + v1 * v1:
-                    v0, v1 = u0, u1
-                norm = np.sqrt(v0 * v0 + v1 * v1)
-                if norm == 0.0:  # diagonal H: the eigenvectors are the axes
-                    v0, v1 = (1.0, 0.0) if h00 >= h11 else (0.0, 1.0)
-                else:
-                    v0, v1 = v0 / norm, v1 / norm
-                c = (v0 * g0 + v1 * g1) / lam1
-                s0 = -c * v0
-                s1 = -c * v1
-            decrement = -(g0 * s0 + g1 * s1)
-            if decrement <= 1e-26 * max(obj, 1.0):
-                break
-            if decrement <= 1e-10 * max(obj, 1.0):
-                # The objective can no longer resolve the decrease (its round-off is
-                # about n eps obj), but Newton's full step is trusted this close to the
-                # optimum: a few polishing steps bring the gradient to round-off level.
-                a += s0
-                b += s1
-                polish += 1
-                if polish >= 3:
-                    break
-                continue
-            step = 1.0
-            armijo = True
-            while True:
-                ca = a + step * s0
-                cb = b + step * s1
-                cand = _platt_objective(z, t, ca, cb, weight)
-                if cand <= obj - 1e-4 * step * decrement:
-                    break
-                if step < 1e-10:
-                    armijo = False
-                    break
-                step *= 0.5
-            if not cand < obj:
-                break
-            a, b, obj = ca, cb, cand
-            if not armijo:
-                break  # the decrease is at round-off level: converged
-        out[r, 0] = a
-        out[r, 1] = b
-
-
-def platt_fit_rows(Z, y, *, max_iter: int = 100):
-    """:func:`platt_fit` for many score vectors on one set of labels, compiled.
-
-    Row ``r`` of the result is ``platt_fit(Z[r], y)`` (same targets, start, Newton
-    step and line search; agreement to round-off of the converged optimum), computed
-    by a compiled loop over pieces of the rows on ``numba.get_num_threads()`` threads
-    (no shared state, so the result does not depend on the thread count).
-
-    Parameters
-    ----------
-    Z : array_like, shape (..., n)
-        Scores, finite.
-    y : array_like, shape (n,)
-        Labels in {0, 1}, shared by every row.
-    max_iter : int, default 100
-
-    Returns
-    -------
-    (a, b) : ndarrays of shape ``Z.shape[:-1]`` (floats for 1-D ``Z``)
-        Platt parameters, ``P(y = 1 | z) = sigmoid(a z + b)``.
-    """
-    Z = _as_float_array(Z, "Z")
-    y = _hard_labels(y, "y")
-    if y.ndim != 1 or y.shape[0] != Z.shape[-1]:
-        raise ValueError(f"y must have shape ({Z.shape[-1]},) to match Z, got {y.shape}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    n_pos = float(y.sum())
-    n_neg = len(y) - n_pos
-    t = np.where(y == 1.0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-    batch = Z.shape[:-1]
-    rows = np.ascontiguousarray(Z.reshape(-1, Z.shape[-1]))
-    out = np.empty((rows.shape[0], 2))
-    b0 = float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
-    threads = numba.get_num_threads()
-    calls = [functools.partial(_platt_rows, rows[part], t, 0.0, b0, int(max_iter), out[part])
-             for part in pieces(rows.shape[0], threads)]
-    in_threads(calls, threads)
-    return _out(out[:, 0].reshape(batch)), _out(out[:, 1].reshape(batch))
 
 
 # ------------------------------------------------------------------- entropy floors

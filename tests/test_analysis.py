@@ -19,7 +19,7 @@ import logsim
 from logsim import data as datamod
 from logsim import metrics, svm
 from logsim.analysis import VARIABLES, analyse, reliability_table
-from logsim.results import content_hash
+from logsim.store import content_hash
 
 PER_ROW = [
     name

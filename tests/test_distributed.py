@@ -15,7 +15,9 @@ import pytest
 
 from logsim import distributed as ld
 from logsim.cli import main
-from logsim.sweep import compute_chunk, make_plan, run
+from logsim.chunk import compute_chunk
+from logsim.plan import make_plan
+from logsim.sweep import run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -262,8 +264,8 @@ def test_plan_spec_pickles_and_rebuilds_the_same_plan(scenarios):
     assert rebuilt.scenario == plan.scenario and rebuilt.chunk_size == 5
     assert spec.plan() is rebuilt  # once per process
     a, b = compute_chunk(plan, 1), compute_chunk(rebuilt, 1)
-    for name, x in a.arrays().items():
-        np.testing.assert_array_equal(x, b.arrays()[name])
+    for name, x in a.arrays.items():
+        np.testing.assert_array_equal(x, b.arrays[name])
 
 
 def test_overhead_benchmark_reports(client, scenarios):

@@ -91,19 +91,6 @@ def test_bins_are_closed_on_the_right_like_sklearn():
     np.testing.assert_allclose(rel.mean_confidence, prob_pred, atol=1e-15)
 
 
-@pytest.mark.parametrize("bins", [1, 2, 3, 7, 10, 15, 100, 1000])
-def test_uniform_bin_ids_are_the_binary_search(bins):
-    """The arithmetic bins of calibration_errors against np.searchsorted, on every edge,
-    its neighbouring floats, the interval's ends and random confidences."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    near = np.concatenate([edges, np.nextafter(edges, -1.0), np.nextafter(edges, 2.0),
-                           np.arange(bins + 1) / bins])
-    rng = np.random.default_rng(bins)
-    conf = np.clip(np.concatenate([near, rng.random(20_000), rng.random(500) ** 30]), 0, 1)
-    np.testing.assert_array_equal(metrics._uniform_bin_ids(conf, edges),
-                                  np.searchsorted(edges[1:-1], conf))
-
-
 @pytest.mark.parametrize("kind", ["positive", "top_label"])
 @pytest.mark.parametrize("bins", [1, 5, 15])
 def test_calibration_errors_batch_equals_ece_and_mce_per_row(kind, bins):
@@ -309,53 +296,6 @@ def test_platt_fit_is_a_stationary_point_with_platt_targets():
     t = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
     r = expit(a * z + b) - t
     assert abs(r @ z) < 1e-9 and abs(r.sum()) < 1e-9
-
-
-@pytest.mark.parametrize("scale", [1.0, 0.01, 30.0])
-def test_platt_fit_rows_matches_platt_fit_row_by_row(scale):
-    rng = np.random.default_rng(21)
-    z, y = _scores(400, seed=21, scale=scale)
-    Z = z * rng.uniform(0.2, 3.0, (3, 5, 1)) + rng.normal(0, 0.5, (3, 5, 1))
-    a, b = metrics.platt_fit_rows(Z, y)
-    assert a.shape == b.shape == (3, 5)
-    for i, j in np.ndindex(3, 5):
-        ra, rb = metrics.platt_fit(Z[i, j], y)
-        assert a[i, j] == pytest.approx(ra, rel=1e-9, abs=1e-12)
-        assert b[i, j] == pytest.approx(rb, rel=1e-9, abs=1e-12)
-    assert metrics.platt_fit_rows(z, y) == pytest.approx(metrics.platt_fit(z, y), rel=1e-9)
-
-
-def test_platt_fit_rows_gives_the_same_bits_on_one_and_two_threads():
-    import numba
-
-    z, y = _scores(300, seed=4)
-    Z = z * np.linspace(0.1, 4.0, 37)[:, None] + np.linspace(-1.0, 1.0, 37)[:, None]
-    before = numba.get_num_threads()
-    try:
-        found = []
-        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
-            numba.set_num_threads(threads)
-            found.append(metrics.platt_fit_rows(Z, y))
-    finally:
-        numba.set_num_threads(before)
-    np.testing.assert_array_equal(found[0], found[1])
-    ra, rb = metrics.platt_fit(Z[17], y)
-    assert found[0][0][17] == pytest.approx(ra, rel=1e-9)
-    assert found[0][1][17] == pytest.approx(rb, rel=1e-9)
-
-
-def test_platt_fit_rows_on_constant_scores_gives_the_same_predictions():
-    """Constant scores make the Hessian singular: both take least-norm Newton steps."""
-    _, y = _scores(200, seed=22)
-    for c in (0.0, 3.0):
-        z = np.full(200, c)
-        a, b = metrics.platt_fit_rows(z[None], y)
-        ra, rb = metrics.platt_fit(z, y)
-        assert a[0] * c + b[0] == pytest.approx(ra * c + rb, rel=1e-9, abs=1e-12)
-    a, b = metrics.platt_fit_rows(np.zeros((1, 200)), y)
-    n_pos, n_neg = y.sum(), (1 - y).sum()
-    t_mean = (n_pos * (n_pos + 1) / (n_pos + 2) + n_neg / (n_neg + 2)) / 200
-    assert a[0] == 0.0 and expit(b[0]) == pytest.approx(t_mean, rel=1e-12)
 
 
 def test_platt_apply_is_a_stable_sigmoid():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from logsim import results
+from logsim import store as results
 from logsim.cli import main
 from logsim.scenario import load_scenario
 
@@ -182,7 +182,7 @@ def test_reading_never_unpickles(tmp_path):
         def refuse(*a, **k):
             raise AssertionError("pickle used while reading a result")
         pickle.loads = pickle.load = refuse
-        from logsim.results import open_results
+        from logsim.store import open_results
         ds = open_results({str(out)!r})
         print(ds.attrs["content_sha256"])
     """)
@@ -312,21 +312,33 @@ def test_forward_correction_with_anchor_estimated_transition(tmp_path):
     assert np.all(ds["transition_rho_pos"].sel(loss="logistic").values == 0.0)
 
 
-def test_chunks_in_any_order_assemble_to_the_run_and_gaps_are_refused(tmp_path):
+def test_chunks_in_any_order_give_the_run_and_the_file_hashes_as_memory(tmp_path):
     from logsim import sweep
+    from logsim.chunk import compute_chunk
+    from logsim.plan import make_plan
 
     scen = load_scenario(_scenario(tmp_path, steps=50))
-    reference = sweep.run(scen, chunk_size=18)  # one chunk: its arrays are adopted
-    plan = sweep.make_plan(scen, chunk_size=5)
-    chunks = [sweep.compute_chunk(plan, c) for c in range(plan.n_chunks)]
-    ds = results.assemble(plan, reversed(chunks))
+    reference = sweep.run(scen, chunk_size=18)  # one chunk
+    plan = make_plan(scen, chunk_size=5)
+    assert plan.n_chunks == 6  # whole draws: 2 of the 3 seeds fit no chunk of 5 cells
+    chunks = [compute_chunk(plan, c) for c in range(plan.n_chunks)]
+    layout = sweep.layout(plan, {"scenario": scen.text})
+    writer = results.MemoryWriter(layout)
+    for chunk in reversed(chunks):
+        for name, slices, block in plan.placements(chunk.chunk, chunk.arrays):
+            writer.write(name, slices, block)
+    ds = writer.finish()
     assert ds.attrs["content_sha256"] == reference.attrs["content_sha256"]
-
-    arrays = sweep.SweepArrays(plan)
-    arrays.add(chunks[1])
-    with pytest.raises(ValueError, match="chunk 1 was added twice"):
-        arrays.add(chunks[1])
-    with pytest.raises(ValueError, match=r"some chunks are missing \(3 of 4: 0, 2, 3\)"):
-        results.assemble(plan, arrays)
-    with pytest.raises(ValueError, match="chunk 0: weights has shape"):
-        arrays.add(sweep.ChunkResult(0, *(a[:1] for a in chunks[0].arrays().values())))
+    # the same placements streamed into a file hash alike, and xarray reads it back alike
+    nc = results.NetCDFWriter(tmp_path / "streamed.nc", layout)
+    for chunk in chunks:
+        for name, slices, block in plan.placements(chunk.chunk, chunk.arrays):
+            nc.write(name, slices, block)
+    assert nc.finish() == reference.attrs["content_sha256"]
+    back = xr.open_dataset(tmp_path / "streamed.nc").load()
+    assert results.content_hash(back) == reference.attrs["content_sha256"]
+    xr.testing.assert_equal(back, ds)
+    # a chunk whose arrays do not fit its cells is refused by name
+    bad = {k: v[:1] for k, v in chunks[0].arrays.items()}
+    with pytest.raises(ValueError, match="chunk 0: .* has 1 rows, expected"):
+        list(plan.placements(0, bad))

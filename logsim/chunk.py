@@ -1,0 +1,289 @@
+"""One chunk of a sweep, computed whole where it runs: data, kernel, analysis.
+
+:func:`compute_chunk` needs only the plan: it draws the data sets its cells use (once
+per distinct draw), makes their training targets (once per target set), runs the
+trajectories (:func:`logsim.engine.run_batch`, one call per training-set shape), and
+measures every stored variable of its cells (test-set scores, Platt scaling, margins,
+SVM references, entropy floors) with :mod:`logsim.analysis`'s array-level core, once
+per data set and per target set. It returns only finished arrays, so the process that
+stores them (this one, or a Dask client) only writes.
+
+Invariants
+----------
+* A cell's numbers do not depend on the chunk it falls in: its data draw and targets
+  are functions of its coordinates (:mod:`logsim.rng` streams keyed by the seed), the
+  kernel's arithmetic for a trajectory does not depend on the others, and every
+  per-row measurement is computed row by row in a fixed order.
+* The arrays of a chunk are the rows :meth:`logsim.plan.Plan.placements` expects:
+  its cells in work order, then the target sets and draws it owns.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from logsim import analysis
+from logsim import data as datamod
+from logsim.engine import run_batch, stack_training_sets
+from logsim.losses import CORRECTED_LOSSES
+from logsim.noise import anchor_transition
+from logsim.plan import Plan
+
+__all__ = ["ChunkResult", "compute_chunk"]
+
+#: Bytes of data draws kept between chunks of one process (a draw larger than a chunk
+#: spans several consecutive chunks, which then draw it once).
+DRAW_CACHE_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """The finished arrays of one chunk (see :meth:`logsim.plan.Plan.placements`)."""
+
+    chunk: int
+    arrays: dict[str, np.ndarray] = field(repr=False)
+    #: seconds spent per stage in the process that computed it (for progress and profiles)
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+
+class _DrawCache:
+    """The most recent data draws, by ``(seed, options)``, up to a byte budget."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.entries: OrderedDict[tuple, datamod.DataDraw] = OrderedDict()
+        self.bytes = 0
+
+    @staticmethod
+    def _size(draw: datamod.DataDraw) -> int:
+        return sum(a.nbytes for a in (draw.x_train, draw.x_test, draw.y_train, draw.y_test))
+
+    def get(self, seed: int, options: Mapping[str, Any]) -> datamod.DataDraw:
+        key = (seed, tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else v)
+                                  for k, v in options.items())))
+        draw = self.entries.get(key)
+        if draw is not None:
+            self.entries.move_to_end(key)
+            return draw
+        opts = dict(options)
+        kind = opts.pop("kind")
+        intercept = opts.pop("intercept", False)
+        draw = datamod.make_data(kind, seed=seed, intercept=intercept, **opts)
+        self.entries[key] = draw
+        self.bytes += self._size(draw)
+        while self.bytes > self.budget and len(self.entries) > 1:
+            _, old = self.entries.popitem(last=False)
+            self.bytes -= self._size(old)
+        return draw
+
+
+_DRAWS = _DrawCache(DRAW_CACHE_BYTES)
+
+
+@dataclass
+class _TargetSet:
+    """One training set and its targets, as the chunk's cells use them."""
+
+    draw: datamod.DataDraw
+    targets: np.ndarray
+    noisy: np.ndarray
+    cell: dict[str, Any]  #: one cell of the set (its data and label parameters)
+    svm_cache: dict  #: SVM solutions of ``draw`` by hard labels, shared by its target sets
+    anchor: tuple[float, float] | None = None
+    references: dict | None = None
+
+
+def _correction_rates(cell, ts: _TargetSet) -> tuple[float, float]:
+    """The flip rates ``(rho_pos, rho_neg)`` the cell's corrected loss assumes."""
+    if cell["loss"] not in CORRECTED_LOSSES:
+        return 0.0, 0.0
+    if cell["transition"] == "anchor":
+        if ts.anchor is None:  # shared by every corrected cell of the target set
+            ts.anchor = anchor_transition(ts.draw.x_train, ts.noisy)
+        return ts.anchor
+    return datamod.flip_rates(cell["noise_rate"], cell["rho_pos"], cell["rho_neg"])
+
+
+def compute_chunk(plan: Plan, chunk: int) -> ChunkResult:
+    """Compute every stored variable of the cells of ``chunk`` (module docstring)."""
+    import time
+
+    clock = {"data": 0.0, "kernel": 0.0, "analysis": 0.0}
+    t0 = time.perf_counter()
+    span = plan.chunk_range(chunk)
+    cells = plan.cells(span)
+    m = len(cells)
+    sets: dict[int, _TargetSet] = {}
+    svm_caches: dict[int, dict] = {}
+    cell_set = np.empty(m, dtype=np.int64)
+    for k, (w, cell) in enumerate(zip(span, cells, strict=True)):
+        t = plan.target_of(w)
+        cell_set[k] = t
+        if t not in sets:
+            draw = _DRAWS.get(cell["seed"], plan.draw_options(cell))
+            targets, noisy = datamod.training_targets(
+                draw, cell["seed"], noise_rate=cell["noise_rate"], rho_pos=cell["rho_pos"],
+                rho_neg=cell["rho_neg"], smoothing=cell["smoothing"], soft=cell["soft"])
+            sets[t] = _TargetSet(draw, targets, noisy, cell,
+                                 svm_caches.setdefault(plan.draw_of(w), {}))
+    transition = np.array([_correction_rates(c, sets[cell_set[k]]) for k, c in enumerate(cells)])
+    transition = transition.reshape(m, 2)
+    clock["data"] += time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    K, d_max = len(plan.checkpoints), plan.n_features
+    weights = np.full((m, K, d_max), np.nan)
+    train_loss = np.full((m, K), np.nan)
+    diverged = np.zeros(m, dtype=bool)
+    by_shape: dict[tuple[int, int], list[int]] = {}
+    for k in range(m):
+        by_shape.setdefault(sets[cell_set[k]].draw.x_train.shape, []).append(k)
+    for (_, d), members in by_shape.items():
+        res = _run_cells(plan, [cells[k] for k in members],
+                         [sets[cell_set[k]] for k in members], transition[members])
+        if len(by_shape) == 1 and d == d_max:
+            weights, train_loss, diverged = res.weights, res.train_loss, res.diverged
+        else:
+            weights[members, :, :d] = res.weights
+            train_loss[members] = res.train_loss
+            diverged[members] = res.diverged
+    clock["kernel"] += time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    wanted = {v.name: v for v in plan.variables}
+    out: dict[str, np.ndarray] = {"train_loss": train_loss, "diverged": diverged}
+    if "weights" in wanted:
+        out["weights"] = weights if wanted["weights"].dims[-2] == "step" else weights[:, -1:]
+    if "transition_rho_pos" in wanted:
+        out["transition_rho_pos"] = transition[:, 0].copy()
+        out["transition_rho_neg"] = transition[:, 1].copy()
+    out.update(_measure(plan, cells, sets, cell_set, weights, train_loss, wanted))
+    out.update(_owned_arrays(plan, span, sets, wanted))
+    clock["analysis"] += time.perf_counter() - t0
+    return ChunkResult(chunk, out, clock)
+
+
+def _run_cells(plan: Plan, cells, sets, transition):
+    """One kernel call for ``cells``, whose training sets share a shape."""
+    features, data_index = stack_training_sets([ts.draw for ts in sets])
+    return run_batch(
+        features,
+        np.stack([ts.targets for ts in sets]),
+        data_index=data_index,
+        loss=np.array([c["loss"] for c in cells], dtype=object),
+        method=np.array([c["method"] for c in cells], dtype=object),
+        normalize=np.array([c["normalize"] for c in cells], dtype=object),
+        learning_rate=[c["learning_rate"] for c in cells],
+        batch_size=np.array([c["batch_size"] or 1 for c in cells], dtype=object),
+        steps=int(plan.checkpoints[-1]),
+        checkpoints=plan.checkpoints,
+        rho_pos=transition[:, 0],
+        rho_neg=transition[:, 1],
+        batch_seed=[c["seed"] for c in cells],
+    )
+
+
+def _measure(plan: Plan, cells, sets, cell_set, weights, train_loss, wanted):
+    """The per-cell analysis variables of the chunk, data set by data set."""
+    m, K, _ = weights.shape
+    names = [n for n, v in wanted.items() if v.var.level == "cell" and n in analysis.VARIABLES]
+    out = {name: np.full((m, K), np.nan) for name in names}
+    out["weight_norm"] = analysis.weight_norms(weights)
+    opts = plan.analysis
+    groups = opts["groups"]
+    platt_steps = (np.ones(K, dtype=bool) if opts["platt_at"] == "all"
+                   else np.arange(K) == K - 1)
+    losses = np.array([c["loss"] for c in cells])
+    by_draw: dict[int, list[int]] = {}
+    for k in range(m):
+        by_draw.setdefault(id(sets[cell_set[k]].draw), []).append(k)
+    test_groups = {"test", "calibration", "platt"} & set(groups)
+    for members in by_draw.values():
+        draw = sets[cell_set[members[0]]].draw
+        d = draw.dim
+        rows = weights[members, :, :d].reshape(-1, d)
+        if test_groups and draw.n_test:
+            scores = analysis.scores_on_test_set(
+                rows, draw.x_test, draw.y_test, draw.p_test if plan.has_posterior else None,
+                losses=np.repeat(losses[members], K), bins=opts["bins"], groups=groups,
+                platt=np.tile(platt_steps, len(members)))
+            for name, values in scores.items():
+                out[name][members] = values.reshape(len(members), K)
+    for t in np.unique(cell_set):
+        members = np.flatnonzero(cell_set == t)
+        ts = sets[t]
+        refs = _references(ts, groups, plan)
+        if "entropy_floor" in refs and "train_kl_gap" in out:
+            logistic = members[np.isin(losses[members], analysis.CROSS_ENTROPY_LOSSES)]
+            out["train_kl_gap"][logistic] = train_loss[logistic] - refs["entropy_floor"]
+        if "geometry" in groups:
+            d = ts.draw.dim
+            rows = weights[members, :, :d].reshape(-1, d)
+            sep = refs["separable"]
+            geo = analysis.geometry_on_training_set(
+                rows, ts.draw.x_train, ts.targets, losses=np.repeat(losses[members], K),
+                w_hat=refs["w_hat"] if sep else None, svm_margin=refs["svm_margin"],
+                groups=groups)
+            for name, values in geo.items():
+                out[name][members] = values.reshape(len(members), K)
+    return out
+
+
+def _references(ts: _TargetSet, groups, plan: Plan) -> dict:
+    """Entropy floor and SVM of a target set (once per set and chunk; the SVM once per
+    training set and hard labels, see :func:`logsim.analysis.references_of_training_set`)."""
+    if ts.references is None:
+        where = ", ".join(f"{a}={ts.cell[a]}" for a in plan.target_axes)
+        ts.references = analysis.references_of_training_set(
+            ts.draw.x_train, ts.targets, groups=groups, where=where or "the only training set",
+            svm_cache=ts.svm_cache)
+    return ts.references
+
+
+def _pad(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.full(shape, np.nan)
+    out[tuple(slice(0, n) for n in values.shape)] = values
+    return out
+
+
+def _owned_arrays(plan: Plan, span: range, sets: dict[int, _TargetSet], wanted) -> dict:
+    """Rows of the target-level and draw-level variables of the sets the chunk owns."""
+    out: dict[str, np.ndarray] = {}
+    owned_targets = plan.owned(span, plan.cells_per_target)
+    owned_draws = plan.owned(span, plan.cells_per_draw)
+    n, n_test, d = plan.n_train, plan.n_test, plan.n_features
+    target_names = [n for n, v in wanted.items() if v.var.level == "target"]
+    if target_names:
+        rows = {name: [] for name in target_names}
+        for t in owned_targets:
+            ts = sets[t]
+            refs = _references(ts, plan.analysis["groups"], plan)
+            for name in target_names:
+                if name == "targets":
+                    rows[name].append(_pad(ts.targets, (n,)))
+                elif name == "w_hat":
+                    rows[name].append(_pad(refs["w_hat"], (d,)))
+                else:
+                    rows[name].append(refs[name])
+        for name in target_names:
+            dtype = bool if wanted[name].var.dtype == "bool" else np.float64
+            shape = (len(owned_targets), *wanted[name].shape[len(plan.target_axes):])
+            out[name] = np.asarray(rows[name], dtype=dtype).reshape(shape)
+    draw_names = [n for n, v in wanted.items() if v.var.level == "draw"]
+    if draw_names:
+        first = {plan.draw_of(t * plan.cells_per_target): ts for t, ts in sets.items()}
+        shapes = {"x_train": (n, d), "clean_labels": (n,), "x_test": (n_test, d),
+                  "y_test": (n_test,), "p_train": (n,), "p_test": (n_test,), "w_star": (d,)}
+        sources = {"x_train": "x_train", "clean_labels": "y_train", "x_test": "x_test",
+                   "y_test": "y_test", "p_train": "p_train", "p_test": "p_test",
+                   "w_star": "w_star"}
+        for name in draw_names:
+            out[name] = np.stack([_pad(getattr(first[i].draw, sources[name]), shapes[name])
+                                  for i in owned_draws]) if len(owned_draws) else \
+                np.empty((0, *shapes[name]))
+    return out

@@ -1,0 +1,159 @@
+"""The sweep pipeline: plan (work order, chunks, boxes), chunk, store, end to end."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+
+import numba
+import numpy as np
+import pytest
+
+import logsim
+from logsim import chunk as chunkmod
+from logsim import data as datamod
+from logsim import plan as planmod
+from logsim.chunk import compute_chunk
+from logsim.scenario import load_scenario
+from logsim.store import MemoryWriter
+from logsim.sweep import layout
+
+
+def _scenario(seeds=4, **grid):
+    return {
+        "name": "pipeline",
+        "data": {"kind": "gaussian", "n_test": 60, "dim": 3},
+        "optimizer": {"learning_rate": 0.5, "steps": 30},
+        "record": {"checkpoints": 5},
+        "grid": {"loss": ["logistic", "hinge"], "noise_rate": [0.0, 0.2],
+                 "n_train": [20, 30], "smoothing": [0.0, 0.1], "seed": seeds, **grid},
+    }
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 5), (1, 6, 1, 2)])
+def test_boxes_cover_every_flat_range_exactly_once(shape):
+    size = int(np.prod(shape))
+    for start, stop in itertools.combinations(range(size + 1), 2):
+        seen = np.zeros(shape, dtype=int)
+        covered = []
+        for slices, lo, hi in planmod.boxes(start, stop, shape):
+            box = np.arange(size).reshape(shape)[slices].ravel()
+            np.testing.assert_array_equal(box, np.arange(lo, hi))  # C order of the box
+            seen[slices] += 1
+            covered.append((lo, hi))
+        assert seen.ravel()[start:stop].tolist() == [1] * (stop - start)
+        assert seen.sum() == stop - start
+        assert covered[0][0] == start and covered[-1][1] == stop
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(covered))
+        assert len(covered) <= 2 * len(shape) - 1
+
+
+def test_work_order_puts_data_then_labels_then_the_rest():
+    plan = planmod.make_plan(_scenario(), chunk_size=8)
+    assert plan.axes == ("loss", "noise_rate", "n_train", "smoothing", "seed")
+    assert plan.data_axes == ("n_train", "seed")
+    assert plan.label_axes == ("noise_rate", "smoothing")
+    assert plan.work_axes == ("n_train", "seed", "noise_rate", "smoothing", "loss")
+    assert (plan.n_draws, plan.n_targets, plan.cells_per_draw) == (8, 32, 8)
+    cells = plan.cells(range(plan.n_trajectories))
+    # every draw's cells are consecutive, and so are a target set's
+    keys = [(c["n_train"], c["seed"]) for c in cells]
+    assert len({k for k, _ in itertools.groupby(keys)}) == plan.n_draws
+    tkeys = [(c["n_train"], c["seed"], c["noise_rate"], c["smoothing"]) for c in cells]
+    assert len({k for k, _ in itertools.groupby(tkeys)}) == plan.n_targets
+    assert [plan.draw_of(w) for w in range(16)] == [0] * 8 + [1] * 8
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 5, 8, 9, 17, 64, 100])
+def test_chunks_partition_the_cells_and_respect_draws_and_target_sets(chunk_size):
+    plan = planmod.make_plan(_scenario(seeds=3), chunk_size=chunk_size)
+    spans = [plan.chunk_range(c) for c in range(plan.n_chunks)]
+    assert spans[0].start == 0 and spans[-1].stop == plan.n_trajectories
+    assert all(a.stop == b.start for a, b in itertools.pairwise(spans))
+    assert all(0 < len(s) <= chunk_size for s in spans)
+    for span in spans:
+        draws = {plan.draw_of(w) for w in span}
+        targets = {plan.target_of(w) for w in span}
+        if chunk_size >= plan.cells_per_draw:
+            assert span.start % plan.cells_per_draw == 0  # whole draws only
+        elif chunk_size >= plan.cells_per_target:
+            assert len(draws) == 1 and span.start % plan.cells_per_target == 0
+        else:
+            assert len(targets) == 1
+    owners = collections.Counter(t for s in spans for t in plan.owned(s, plan.cells_per_target))
+    assert sorted(owners) == list(range(plan.n_targets)) and set(owners.values()) == {1}
+    with pytest.raises(ValueError, match="is not a chunk of this plan"):
+        plan.chunk_range(plan.n_chunks)
+
+
+def test_placements_fill_every_value_once_in_grid_order():
+    scen = load_scenario(_scenario(seeds=3))
+    plan = planmod.make_plan(scen, chunk_size=5)
+    writer = MemoryWriter(layout(plan))
+    counts = {name: np.zeros(arr.shape, dtype=int) for name, arr in writer.arrays.items()}
+    for c in range(plan.n_chunks):
+        result = compute_chunk(plan, c)
+        for name, slices, block in plan.placements(c, result.arrays):
+            counts[name][slices] += 1
+            writer.write(name, slices, block)
+    for name, n in counts.items():
+        assert n.min() == 1 and n.max() == 1, name
+    ds = writer.finish()
+    # cell labels land where the grid says: loss of the hinge cells is hinge's own
+    hinge = ds["test_loss"].sel(loss="hinge").isel(step=-1).values
+    logistic = ds["test_nll"].sel(loss="hinge").isel(step=-1).values
+    assert not np.allclose(hinge, logistic)
+    seeds = ds["x_train"].sel(n_train=20).values
+    for s in range(3):
+        want = datamod.make_data("gaussian", seed=s, n_train=20, n_test=60, dim=3).x_train
+        np.testing.assert_array_equal(seeds[s, :20], want)
+        assert np.isnan(seeds[s, 20:]).all()  # padded to the widest draw
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+
+def test_same_hash_for_every_chunk_size_and_thread_count():
+    scen = load_scenario(_scenario(seeds=3))
+    reference = logsim.run(scen, chunk_size=plan_cells(scen))
+    before = numba.get_num_threads()
+    try:
+        for chunk_size, threads in [(1, 1), (7, 2), (13, 1), (48, 2)]:
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            ds = logsim.run(scen, chunk_size=chunk_size)
+            assert ds.attrs["content_sha256"] == reference.attrs["content_sha256"], chunk_size
+    finally:
+        numba.set_num_threads(before)
+
+
+def plan_cells(scen) -> int:
+    return planmod.make_plan(scen).n_trajectories
+
+
+def test_a_sweep_of_many_seeds_draws_each_data_set_once(monkeypatch):
+    calls = collections.Counter()
+    real = datamod.make_data
+
+    def counting(kind, *, seed, **kw):
+        calls[seed] += 1
+        return real(kind, seed=seed, **kw)
+
+    monkeypatch.setattr(datamod, "make_data", counting)
+    planmod._SHAPES.clear()
+    chunkmod._DRAWS.entries.clear()
+    chunkmod._DRAWS.bytes = 0
+    scen = {
+        "name": "many-seeds",
+        "data": {"kind": "gaussian", "n_train": 20, "n_test": 20, "dim": 2},
+        "optimizer": {"learning_rate": 0.5, "steps": 5},
+        "record": {"checkpoints": 2},
+        "grid": {"loss": ["logistic", "hinge"], "noise_rate": [0.0, 0.1], "seed": 320},
+    }
+    ds = logsim.run(scen, chunk_size=64)
+    assert ds.sizes["seed"] == 320
+    probe = calls.pop(0) - 1  # the plan learns the shapes from one draw of seed 0
+    assert probe == 1
+    assert set(calls.values()) == {1} and len(calls) == 319
