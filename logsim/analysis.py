@@ -322,17 +322,19 @@ def weight_norms(values: np.ndarray) -> np.ndarray:
 
 
 def scores_on_test_set(
-    W, X, y, p_true=None, *, losses, bins: int = BINS, groups=ANALYSIS_GROUPS, platt=True
+    W, X, y, p_true=None, *, losses, bins: int = BINS, groups=ANALYSIS_GROUPS, platt=True,
+    steps: int = 1, data_index=None,
 ) -> dict[str, np.ndarray]:
-    """Test-set variables of weight rows ``W`` on one test set.
+    """Test-set variables of weight rows ``W`` on their test sets.
 
     Parameters
     ----------
     W : float64 (rows, d)
-        One weight vector per row (cells x checkpoints); rows that are not finite
+        One weight vector per row (trajectories x checkpoints); rows that are not finite
         (diverged trajectories) get NaN.
     X, y, p_true : arrays (n, d), (n,), (n,) or None
-        The test set and its known posterior.
+        The test set and its known posterior; or stacks ``(D, n, d)``, ``(D, n)`` of
+        ``D`` test sets of one shape, with ``data_index`` (rows,) naming each row's.
     losses : str array (rows,)
         Each row's training loss (its ``test_loss`` is measured in
         :func:`clean_loss_name` of it).
@@ -341,6 +343,10 @@ def scores_on_test_set(
         Which of the ``test``, ``calibration`` and ``platt`` groups to compute.
     platt : bool or bool array (rows,)
         Rows to fit Platt scaling on (``platt_*`` NaN elsewhere).
+    steps : int
+        Rows per trajectory: rows ``k steps .. (k + 1) steps - 1`` are one trajectory's
+        checkpoints in order, and each Platt fit starts from the fit of its trajectory's
+        previous finite row (:func:`logsim.metric_kernels.score_weights`).
 
     Returns
     -------
@@ -350,20 +356,29 @@ def scores_on_test_set(
     rows = W.shape[0]
     names = [n for n in _names_in(groups, posterior=p_true is not None) if n in _TEST_SCORE]
     out = {name: np.full(rows, np.nan) for name in names}
-    if not names or X.shape[0] == 0:
+    if not names or X.shape[-2] == 0:
         return out
     ok = np.flatnonzero(np.all(np.isfinite(W), axis=1))
     if ok.size == 0:
         return out
-    codes = np.array([LOSS_CODES[clean_loss_name(str(name))] for name in np.asarray(losses)[ok]],
-                     dtype=np.int64)
+    codes = _clean_loss_codes(np.asarray(losses)[ok])
     fit = np.broadcast_to(np.asarray(platt, dtype=bool), (rows,))[ok] & ("platt" in groups)
+    trajectory = ok // steps
+    chain = np.zeros(ok.size, dtype=bool)
+    chain[1:] = trajectory[1:] == trajectory[:-1]
     scores = metric_kernels.score_weights(
-        W[ok], X, y, loss_codes=codes, p_true=p_true, bins=bins,
-        calibration="calibration" in groups, platt=fit)
+        W[ok], X, y, loss_codes=codes, p_true=p_true,
+        data_index=None if data_index is None else np.asarray(data_index)[ok], bins=bins,
+        calibration="calibration" in groups, platt=fit, chain=chain)
     for name in names:
         out[name][ok] = scores[_TEST_SCORE[name]]
     return out
+
+
+def _clean_loss_codes(losses: np.ndarray) -> np.ndarray:
+    names, inverse = np.unique(losses, return_inverse=True)
+    codes = np.array([LOSS_CODES[clean_loss_name(str(n))] for n in names], dtype=np.int64)
+    return codes[inverse]
 
 
 def references_of_training_set(X, targets, *, groups=ANALYSIS_GROUPS, where: str = "",
@@ -399,36 +414,62 @@ def references_of_training_set(X, targets, *, groups=ANALYSIS_GROUPS, where: str
 
 
 def geometry_on_training_set(
-    W, X, targets, *, losses, w_hat=None, svm_margin=np.nan, groups=ANALYSIS_GROUPS
+    W, X, targets, *, losses, w_hat=None, svm_margin=np.nan, groups=ANALYSIS_GROUPS,
+    data_index=None, target_index=None,
 ) -> dict[str, np.ndarray]:
-    """Margin geometry of weight rows ``W`` on one training set and its targets.
+    """Margin geometry of weight rows ``W`` on their training sets and targets.
 
-    ``losses`` gives each row's loss (the active fraction is below 1 only for
-    :data:`MARGIN_LOSSES`); ``w_hat`` and ``svm_margin`` are the hard-margin SVM of
-    the targets' hard labels (None where they are not separable). Rows that are not
-    finite get NaN. Returns ``active_fraction``, ``normalized_margin`` and, where the
-    SVM exists, ``direction_gap``, ``angle_gap``, ``margin_gap`` (NaN otherwise).
+    ``X`` is a training set ``(n, d)`` and ``targets`` ``(n,)``, with ``w_hat`` ``(d,)``
+    and ``svm_margin`` the hard-margin SVM of their hard labels (None where they are not
+    separable); or stacks ``(D, n, d)`` and ``(T, n)`` with ``w_hat`` ``(T, d)`` and
+    ``svm_margin`` ``(T,)`` (NaN rows where not separable), and ``data_index`` /
+    ``target_index`` (rows,) naming each row's. ``losses`` gives each row's loss (the
+    active fraction is below 1 only for :data:`MARGIN_LOSSES`). Rows that are not finite
+    get NaN. Returns ``active_fraction``, ``normalized_margin`` and, where the SVM exists,
+    ``direction_gap``, ``angle_gap``, ``margin_gap`` (NaN otherwise).
     """
     W = np.asarray(W, dtype=np.float64)
     rows = W.shape[0]
+    if "geometry" not in groups:
+        return {}
     names = ("active_fraction", "direction_gap", "angle_gap", "normalized_margin", "margin_gap")
     out = {k: np.full(rows, np.nan) for k in names}
-    if "geometry" not in groups or X.shape[0] == 0:
-        return out if "geometry" in groups else {}
     ok = np.flatnonzero(np.all(np.isfinite(W), axis=1))
-    if ok.size == 0:
+    if X.shape[-2] == 0 or ok.size == 0:
         return out
+    targets = np.atleast_2d(targets)
+    tindex = np.zeros(rows, np.int64) if target_index is None else np.asarray(target_index)
+    dindex = np.zeros(rows, np.int64) if data_index is None else np.asarray(data_index)
     sign = np.sign(targets - 0.5)
     hinge = np.isin(np.asarray(losses)[ok], MARGIN_LOSSES)
-    margin, active = metric_kernels.margin_rows(W[ok], X, sign, 2.0 * targets - 1.0, hinge)
+    margin, active = metric_kernels.margin_rows(
+        W[ok], X, sign, 2.0 * targets - 1.0, hinge, data_index=dindex[ok],
+        target_index=tindex[ok])
     out["active_fraction"][ok] = active
-    if not np.any(sign == 0.0):  # a target of exactly 1/2 has no hard label
-        out["normalized_margin"][ok] = margin
-    if w_hat is not None:
-        out["direction_gap"][ok] = metrics.direction_gap(W[ok], w_hat)
-        out["angle_gap"][ok] = metrics.angle(W[ok], w_hat)
-        out["margin_gap"][ok] = svm_margin - out["normalized_margin"][ok]
+    out["normalized_margin"][ok] = margin  # NaN where a target is 1/2 (no hard label)
+    if w_hat is None:
+        return out
+    refs = np.atleast_2d(w_hat)[tindex[ok]]
+    has = np.all(np.isfinite(refs), axis=1)
+    if not has.any():
+        return out
+    rows_ok, refs = ok[has], refs[has]
+    unit = _unit(W[rows_ok])
+    ref = _unit(refs)
+    gap = np.linalg.norm(unit - ref, axis=-1)
+    out["direction_gap"][rows_ok] = gap
+    out["angle_gap"][rows_ok] = 2.0 * np.arctan2(gap, np.linalg.norm(unit + ref, axis=-1))
+    out["margin_gap"][rows_ok] = (np.broadcast_to(svm_margin, (len(sign),))[tindex[rows_ok]]
+                                  - out["normalized_margin"][rows_ok])
     return out
+
+
+def _unit(W: np.ndarray) -> np.ndarray:
+    """Rows of ``W`` over their norms (:func:`logsim.metrics.direction_gap`'s rule): NaN
+    rows where ``W = 0``."""
+    norm = np.linalg.norm(W, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, W / np.where(norm > 0, norm, 1.0), np.nan)
 
 
 def _svm(X: np.ndarray, s: np.ndarray, where: str):
@@ -477,7 +518,7 @@ def _test_variables(ds, grid: _Grid, W, losses, *, bins, groups, platt_at):
         feat, X, (y, pt) = _trim(Xb[o], Yb[o], None if Pb is None else Pb[o])
         rows = Wb[o][..., feat].reshape(nR * K, -1)
         got = scores_on_test_set(rows, X, y, pt, losses=np.repeat(Lb[o], K), bins=bins,
-                                 groups=groups, platt=np.tile(platt, nR))
+                                 groups=groups, platt=np.tile(platt, nR), steps=K)
         for name, values in got.items():
             out.setdefault(name, np.full((nO, nR * K), np.nan))[o] = values
     units = loss_units(set(np.unique(losses).tolist()))

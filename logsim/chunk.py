@@ -20,15 +20,18 @@ Invariants
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 
 from logsim import analysis
 from logsim import data as datamod
+from logsim._jit import in_threads, pieces
 from logsim.engine import run_batch, stack_training_sets
 from logsim.losses import CORRECTED_LOSSES
 from logsim.noise import anchor_transition
@@ -189,7 +192,8 @@ def _run_cells(plan: Plan, cells, sets, transition):
 
 
 def _measure(plan: Plan, cells, sets, cell_set, weights, train_loss, wanted):
-    """The per-cell analysis variables of the chunk, data set by data set."""
+    """The per-cell analysis variables of the chunk: one compiled pass per data shape over
+    every row (cell x checkpoint) of the chunk, the SVM once per training set and labels."""
     m, K, _ = weights.shape
     names = [n for n, v in wanted.items() if v.var.level == "cell" and n in analysis.VARIABLES]
     out = {name: np.full((m, K), np.nan) for name in names}
@@ -199,39 +203,54 @@ def _measure(plan: Plan, cells, sets, cell_set, weights, train_loss, wanted):
     platt_steps = (np.ones(K, dtype=bool) if opts["platt_at"] == "all"
                    else np.arange(K) == K - 1)
     losses = np.array([c["loss"] for c in cells])
-    by_draw: dict[int, list[int]] = {}
+    order = list(sets)  # target sets in work order
+    # The SVMs of the target sets on the threads (Wolfe's loop is compiled and releases
+    # the GIL); each result depends only on its own training set and labels.
+    threads = numba.get_num_threads()
+    in_threads([functools.partial(_all_references, [sets[t] for t in order[part]], groups,
+                                  plan) for part in pieces(len(order), threads)], threads)
+    refs = {t: sets[t].references for t in order}
+    if "train_kl_gap" in out:
+        logistic = np.isin(losses, analysis.CROSS_ENTROPY_LOSSES)
+        floor = np.array([refs[t]["entropy_floor"] for t in cell_set])
+        out["train_kl_gap"][logistic] = train_loss[logistic] - floor[logistic, None]
+    by_shape: dict[tuple, list[int]] = {}
     for k in range(m):
-        by_draw.setdefault(id(sets[cell_set[k]].draw), []).append(k)
-    test_groups = {"test", "calibration", "platt"} & set(groups)
-    for members in by_draw.values():
-        draw = sets[cell_set[members[0]]].draw
-        d = draw.dim
+        draw = sets[cell_set[k]].draw
+        by_shape.setdefault((draw.n_train, draw.n_test, draw.dim), []).append(k)
+    for (_, n_test, d), members in by_shape.items():
+        members = np.asarray(members)
         rows = weights[members, :, :d].reshape(-1, d)
-        if test_groups and draw.n_test:
-            scores = analysis.scores_on_test_set(
-                rows, draw.x_test, draw.y_test, draw.p_test if plan.has_posterior else None,
-                losses=np.repeat(losses[members], K), bins=opts["bins"], groups=groups,
-                platt=np.tile(platt_steps, len(members)))
-            for name, values in scores.items():
-                out[name][members] = values.reshape(len(members), K)
-    for t in np.unique(cell_set):
-        members = np.flatnonzero(cell_set == t)
-        ts = sets[t]
-        refs = _references(ts, groups, plan)
-        if "entropy_floor" in refs and "train_kl_gap" in out:
-            logistic = members[np.isin(losses[members], analysis.CROSS_ENTROPY_LOSSES)]
-            out["train_kl_gap"][logistic] = train_loss[logistic] - refs["entropy_floor"]
+        row_losses = np.repeat(losses[members], K)
+        targets = [t for t in order if t in set(cell_set[members].tolist())]
+        draws = list({id(sets[t].draw): sets[t].draw for t in targets}.values())
+        draw_pos = {id(dr): i for i, dr in enumerate(draws)}
+        target_pos = {t: i for i, t in enumerate(targets)}
+        data_index = np.repeat([draw_pos[id(sets[cell_set[k]].draw)] for k in members], K)
+        target_index = np.repeat([target_pos[cell_set[k]] for k in members], K)
+        found = {}
+        if {"test", "calibration", "platt"} & set(groups) and n_test:
+            found |= analysis.scores_on_test_set(
+                rows, np.stack([dr.x_test for dr in draws]),
+                np.stack([dr.y_test for dr in draws]),
+                np.stack([dr.p_test for dr in draws]) if plan.has_posterior else None,
+                losses=row_losses, bins=opts["bins"], groups=groups,
+                platt=np.tile(platt_steps, len(members)), steps=K, data_index=data_index)
         if "geometry" in groups:
-            d = ts.draw.dim
-            rows = weights[members, :, :d].reshape(-1, d)
-            sep = refs["separable"]
-            geo = analysis.geometry_on_training_set(
-                rows, ts.draw.x_train, ts.targets, losses=np.repeat(losses[members], K),
-                w_hat=refs["w_hat"] if sep else None, svm_margin=refs["svm_margin"],
-                groups=groups)
-            for name, values in geo.items():
-                out[name][members] = values.reshape(len(members), K)
+            found |= analysis.geometry_on_training_set(
+                rows, np.stack([dr.x_train for dr in draws]),
+                np.stack([sets[t].targets for t in targets]), losses=row_losses,
+                w_hat=np.stack([refs[t]["w_hat"] for t in targets]),
+                svm_margin=np.array([refs[t]["svm_margin"] for t in targets]), groups=groups,
+                data_index=data_index, target_index=target_index)
+        for name, values in found.items():
+            out[name][members] = values.reshape(len(members), K)
     return out
+
+
+def _all_references(target_sets, groups, plan: Plan) -> None:
+    for ts in target_sets:
+        _references(ts, groups, plan)
 
 
 def _references(ts: _TargetSet, groups, plan: Plan) -> dict:
