@@ -203,7 +203,7 @@ def measure_end_to_end(name: str, seeds: int, *, repeats: int = 3, jax: bool = T
             logsim.run(scenario, out=out)
 
         logsim_seconds = _best(run, repeats)
-    result = {"workload": name, "seeds": seeds, "trajectories": logsim.plan.make_plan(
+    result = {"workload": name, "seeds": seeds, "trajectories": logsim.planner.make_plan(
         scenario).n_trajectories, "logsim_seconds": logsim_seconds,
         "logsim_first_seconds": first}
     if jax:

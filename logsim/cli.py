@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue a killed run from the chunks saved under OUT.parts/")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the grid, each stored variable's size, the file's size, "
+                          "the peak memory and an estimated time, then stop (no data drawn, "
+                          "nothing compiled or written)")
     run.add_argument("--chunk-size", type=int, metavar="CELLS",
                      help="grid cells per saved chunk (default: about 2e9 multiply-adds)")
     run.add_argument("--scheduler", metavar="ADDRESS",
@@ -108,7 +112,17 @@ def _add_module_arguments(module: str, parser) -> None:
         parser.set_defaults(_missing=module)
 
 
+class _Terminated(Exception):
+    """SIGTERM (a scheduler's or a user's ``kill``): stop like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
 def main(argv=None) -> int:
+    import signal
+
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -120,6 +134,10 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an embedding program): leave SIGTERM alone
+        previous = None
+    try:
         return {"run": _run, "list": _list, "show": _show, "cite": _cite,
                 "plot": _plot, "bench": _delegate, "claims": _delegate}[args.command](args)
     except (InputError, ValueError, OSError, ImportError) as exc:
@@ -129,6 +147,13 @@ def main(argv=None) -> int:
         print(f"logsim {args.command}: interrupted; finished chunks are kept, continue with "
               "--resume", file=sys.stderr)
         return 130
+    except _Terminated:
+        print(f"logsim {args.command}: terminated (SIGTERM); finished chunks are kept, "
+              "continue with --resume", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _run(args) -> int:
@@ -138,6 +163,14 @@ def _run(args) -> int:
 
     scenario = load_scenario(args.scenario)
     out = Path(args.output) if args.output else Path("results") / f"{scenario.name}.nc"
+    if args.dry_run:
+        from logsim.estimate import plan
+
+        print(plan(scenario, chunk_size=args.chunk_size, out=out, threads=args.threads))
+        return 0
+    if args.resume and not (Path(str(out) + ".parts") / "manifest.json").exists():
+        print(f"logsim run: nothing to resume under {out}.parts/: starting afresh",
+              file=sys.stderr)
     summary = run_to_file(scenario, out, threads=args.threads, progress=not args.quiet,
                           resume=args.resume, chunk_size=args.chunk_size,
                           scheduler=args.scheduler)

@@ -37,7 +37,7 @@ from types import MappingProxyType
 from typing import Any
 
 from logsim.chunk import ChunkResult, compute_chunk
-from logsim.plan import Plan, make_plan
+from logsim.planner import Plan, make_plan
 from logsim.scenario import Scenario
 
 #: Seconds to reach a scheduler before giving up with a clear error.
@@ -76,7 +76,7 @@ def usable_cores() -> int:
 
 @dataclasses.dataclass(frozen=True)
 class PlanSpec:
-    """A :class:`~logsim.plan.Plan` in a form the standard ``pickle`` accepts.
+    """A :class:`~logsim.planner.Plan` in a form the standard ``pickle`` accepts.
 
     :class:`~logsim.scenario.Scenario` holds ``MappingProxyType`` fields, which
     do not pickle; they travel as dicts and are wrapped again on the worker.
@@ -303,7 +303,7 @@ def dask_chunks(
     Parameters
     ----------
     plan : Plan
-        The sweep (:func:`logsim.plan.make_plan`).
+        The sweep (:func:`logsim.planner.make_plan`).
     chunks : iterable of int
         Chunk indices to compute (for example the ones a resumed run lacks).
     scheduler : str or dask.distributed.Client

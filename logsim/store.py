@@ -256,9 +256,9 @@ class MemoryWriter:
         self.arrays.clear()
 
 
-#: Compression of every stored variable (zlib with the shuffle filter, as xarray's default
-#: encoding): level 1 compresses float trajectories about as well as 4 at twice the speed.
-ZLIB_LEVEL = 1
+#: HDF5 chunk cache (bytes) of the file while it is written: every storage chunk is written
+#: whole, once, so a cache saves no work; netCDF's default (64 MiB) only held memory.
+WRITE_CHUNK_CACHE_BYTES = 0
 
 
 class NetCDFWriter:
@@ -268,6 +268,11 @@ class NetCDFWriter:
     the dataset :class:`MemoryWriter` would return: floats with ``_FillValue = NaN``,
     booleans as ``int8`` with ``dtype = "bool"``, strings as variable-length strings.
     Nothing appears at ``path`` until :meth:`finish` has hashed and closed the file.
+
+    Variables are stored uncompressed, in storage chunks the placements fill whole:
+    zlib saved about a quarter of the quickstart's bytes (float trajectories compress
+    poorly) at the cost of most of the writing time, and without it a result's size on
+    disk is known before it runs (:mod:`logsim.planner`).
     """
 
     def __init__(self, path, layout: Layout):
@@ -276,6 +281,7 @@ class NetCDFWriter:
         self.path = Path(path)
         self.layout = layout
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(self.path)
         self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
         self.nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
         try:
@@ -305,17 +311,15 @@ class NetCDFWriter:
             for key, value in attrs.items():
                 var.setncattr(key, value)
         for name, (dims, dtype, attrs, chunks) in layout.variables.items():
-            compress = {"zlib": True, "complevel": ZLIB_LEVEL, "shuffle": True}
-            if not dims:
-                compress = {}
             kw = {"chunksizes": chunks} if chunks and dims else {}
             if dtype == "bool":
-                var = nc.createVariable(name, "i1", dims, fill_value=False, **compress, **kw)
+                var = nc.createVariable(name, "i1", dims, fill_value=False, **kw)
                 var.setncattr("dtype", "bool")
             elif dtype == "f8":
-                var = nc.createVariable(name, "f8", dims, fill_value=np.nan, **compress, **kw)
+                var = nc.createVariable(name, "f8", dims, fill_value=np.nan, **kw)
             else:
-                var = nc.createVariable(name, dtype, dims, **compress, **kw)
+                var = nc.createVariable(name, dtype, dims, **kw)
+            var.set_var_chunk_cache(size=WRITE_CHUNK_CACHE_BYTES)
             for key, value in attrs.items():
                 var.setncattr(key, value)
         for key, value in layout.attrs.items():
@@ -357,6 +361,19 @@ class NetCDFWriter:
                 self.nc.close()
         finally:
             self.tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files of ``path`` left by writers that were killed (their process
+    no longer runs): a run killed with SIGKILL cannot clean up after itself."""
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        try:
+            pid = int(tmp.name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except (ValueError, PermissionError, OSError):
+            continue  # not ours, or a live process: leave it
 
 
 # --------------------------------------------------------------------------- parts
@@ -487,14 +504,17 @@ def open_results(path, *, verify: bool = True, lazy: bool | None = None):
             f"{path}: cannot be read as netCDF4 (truncated or not a netCDF file): {exc}"
         ) from None
     if "content_sha256" not in ds.attrs or "scenario" not in ds.attrs:
+        ds.close()
         raise ResultError(f"{path}: not a logsim result (no content_sha256/scenario attributes)")
     if verify:
         expected = ds.attrs["content_sha256"]
         try:
             actual = content_hash(ds)
         except Exception as exc:
+            ds.close()
             raise ResultError(f"{path}: cannot be read back whole (damaged file): {exc}") from None
         if actual != expected:
+            ds.close()
             raise ResultError(
                 f"{path}: data do not match the stored content_sha256 (stored {expected[:16]}…, "
                 f"computed {actual[:16]}…): the file was modified or damaged"

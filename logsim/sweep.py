@@ -1,6 +1,6 @@
 """Running a sweep: a plan's chunks computed (here or on Dask), streamed into the store.
 
-:func:`run` is the whole pipeline: scenario -> :func:`logsim.plan.make_plan` -> every
+:func:`run` is the whole pipeline: scenario -> :func:`logsim.planner.make_plan` -> every
 chunk through :func:`logsim.chunk.compute_chunk` (in this process, whose kernels use
 every core, or on Dask workers) -> each finished chunk saved under ``OUT.parts/`` and
 written into the result (:mod:`logsim.store`) -> the content hash of the finished file.
@@ -14,7 +14,6 @@ the same ``content_sha256`` as an uninterrupted run.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -23,15 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from logsim.chunk import compute_chunk
-from logsim.plan import Plan, boxes, make_plan
+from logsim.planner import Plan
 from logsim.scenario import load_scenario
 from logsim.store import Layout, MemoryWriter, NetCDFWriter, PartStore, provenance
 
 __all__ = ["RunSummary", "layout", "run", "run_to_file", "set_threads"]
-
-#: Largest storage chunk of a variable in the file (bytes, uncompressed).
-STORAGE_CHUNK_BYTES = 4 * 2**20
-
 
 def set_threads(threads: int | None) -> None:
     """Use ``threads`` Numba threads in this process (1 .. NUMBA_NUM_THREADS)."""
@@ -48,39 +43,11 @@ def set_threads(threads: int | None) -> None:
 # --------------------------------------------------------------------------- layout
 
 
-def _storage_chunks(plan: Plan, stored) -> tuple[int, ...]:
-    """Storage chunk shape of a variable: the box one computed chunk fills, capped in size.
-
-    A chunk of whole draws covers the same range of the data axes for every value of the
-    other axes, so its box is written whole, once: no chunk of the file is written twice.
-    """
-    level = stored.var.level
-    axes = {"cell": plan.work_axes, "target": (*plan.data_axes, *plan.label_axes),
-            "draw": plan.data_axes}[level]
-    block = {"cell": 1, "target": plan.cells_per_target, "draw": plan.cells_per_draw}[level]
-    span = plan.chunk_range(0)
-    owned = span if level == "cell" else plan.owned(span, block)
-    shape = tuple(plan.sizes[a] for a in axes)
-    box = {a: 1 for a in axes}
-    for slices, _, _ in boxes(owned.start, max(owned.stop, owned.start + 1), shape):
-        box = {a: max(1, s.indices(n)[1] - s.indices(n)[0])
-               for a, s, n in zip(axes, slices, shape, strict=True)}
-        break
-    dims = stored.dims
-    sizes = [box.get(d, n) for d, n in zip(dims, stored.shape, strict=True)]
-    sizes = [max(1, s) for s in sizes]
-    itemsize = 1 if stored.var.dtype == "bool" else 8
-    while math.prod(sizes) * itemsize > STORAGE_CHUNK_BYTES:
-        k = int(np.argmax(sizes))
-        sizes[k] = -(-sizes[k] // 2)
-    return tuple(sizes)
-
-
 def layout(plan: Plan, attrs=None) -> Layout:
     """The :class:`logsim.store.Layout` of ``plan``'s result."""
     dims = {**plan.sizes, **plan.trailing_sizes}
     used = {d for v in plan.variables for d in v.dims} | set(plan.coordinates)
-    variables = {v.name: (v.dims, v.var.dtype, dict(v.attrs), _storage_chunks(plan, v))
+    variables = {v.name: (v.dims, v.var.dtype, dict(v.attrs), plan.storage_chunks(v))
                  for v in plan.variables}
     return Layout({d: n for d, n in dims.items() if d in used}, plan.coordinates, variables,
                   dict(attrs or {}))
@@ -161,11 +128,19 @@ def _execute(plan: Plan, writer, parts: PartStore | None, *, scheduler, threads,
 
 
 def _prepare(scenario, *, threads, out, resume, chunk_size):
+    from logsim.estimate import check_resources
+    from logsim.estimate import plan as estimate
+
     scenario = load_scenario(scenario)
     set_threads(threads)
     if resume and out is None:
         raise ValueError("resume needs an output path: the saved chunks live under OUT.parts/")
-    plan = make_plan(scenario, chunk_size)
+    cost = estimate(scenario, chunk_size=chunk_size, out=out, calibrate=False)
+    if out is None:  # the whole result is held in memory
+        cost.peak_memory_bytes += cost.result_bytes
+        cost.disk_free = None
+    check_resources(cost)
+    plan = cost.plan
     parts = None
     if out is not None:
         parts = PartStore(Path(str(out) + ".parts"), scenario_sha256=scenario.sha256,
@@ -235,7 +210,7 @@ def run(
     resume : bool
         Reuse the chunks saved under ``OUT.parts/`` by an earlier, killed run.
     chunk_size : int, optional
-        Grid cells per chunk (default: about :data:`logsim.plan.CHUNK_WORK`
+        Grid cells per chunk (default: about :data:`logsim.planner.CHUNK_WORK`
         multiply-adds).
     scheduler : str or dask.distributed.Client, optional
         Run the chunks on Dask workers instead of this process: a scheduler address

@@ -14,9 +14,9 @@ import psutil
 import pytest
 
 from logsim import distributed as ld
-from logsim.cli import main
 from logsim.chunk import compute_chunk
-from logsim.plan import make_plan
+from logsim.cli import main
+from logsim.planner import make_plan
 from logsim.sweep import run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import pytest
 import logsim
 from logsim import chunk as chunkmod
 from logsim import data as datamod
-from logsim import plan as planmod
+from logsim import planner as planmod
 from logsim.chunk import compute_chunk
 from logsim.scenario import load_scenario
 from logsim.store import MemoryWriter

@@ -138,6 +138,42 @@ def test_killed_run_resumes_to_the_identical_result(tmp_path):
     resumed = results.open_results(_run(scen, out, "--resume"))
     assert resumed.attrs["content_sha256"] == reference.attrs["content_sha256"]
     assert not parts.exists()
+    # the killed writer's temporary file is gone too (its process no longer runs)
+    assert not list(tmp_path.glob(".killed.nc.tmp-*"))
+
+
+def test_sigterm_stops_like_ctrl_c_and_resumes_to_the_same_hash(tmp_path):
+    scen = _scenario(tmp_path, steps=30000, name="termme")
+    reference = results.open_results(_run(scen, tmp_path / "ref.nc", "--chunk-size", "1"))
+    out = tmp_path / "term.nc"
+    parts = Path(str(out) + ".parts")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logsim.cli", "run", str(scen), "-o", str(out), "--quiet",
+         "--chunk-size", "1", "--threads", "1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if parts.exists() and len(list(parts.glob("chunk-*.npz"))) >= 2:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines() == [
+        "logsim run: terminated (SIGTERM); finished chunks are kept, continue with --resume"]
+    assert not out.exists() and parts.exists()
+    assert not list(tmp_path.glob(".term.nc.tmp-*"))  # the writer cleaned up after itself
+    resumed = results.open_results(_run(scen, out, "--resume"))
+    assert resumed.attrs["content_sha256"] == reference.attrs["content_sha256"]
+
+
+def test_resume_with_nothing_to_resume_says_so(tmp_path, capsys):
+    scen = _scenario(tmp_path, steps=20)
+    out = tmp_path / "fresh.nc"
+    assert main(["run", str(scen), "-o", str(out), "--quiet", "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"nothing to resume under {out}.parts/: starting afresh" in err
+    assert out.exists()
 
 
 def test_resume_with_a_different_scenario_is_refused(tmp_path, capsys):
@@ -315,7 +351,7 @@ def test_forward_correction_with_anchor_estimated_transition(tmp_path):
 def test_chunks_in_any_order_give_the_run_and_the_file_hashes_as_memory(tmp_path):
     from logsim import sweep
     from logsim.chunk import compute_chunk
-    from logsim.plan import make_plan
+    from logsim.planner import make_plan
 
     scen = load_scenario(_scenario(tmp_path, steps=50))
     reference = sweep.run(scen, chunk_size=18)  # one chunk
@@ -340,5 +376,5 @@ def test_chunks_in_any_order_give_the_run_and_the_file_hashes_as_memory(tmp_path
     xr.testing.assert_equal(back, ds)
     # a chunk whose arrays do not fit its cells is refused by name
     bad = {k: v[:1] for k, v in chunks[0].arrays.items()}
-    with pytest.raises(ValueError, match="chunk 0: .* has 1 rows, expected"):
+    with pytest.raises(ValueError, match=r"chunk 0: .* has 1 rows, expected"):
         list(plan.placements(0, bad))

@@ -57,6 +57,11 @@ __all__ = ["CHUNK_WORK", "Plan", "StoredVariable", "boxes", "make_plan"]
 CHUNK_WORK = 2e9
 #: Largest default chunk, in cells.
 MAX_CHUNK_CELLS = 4096
+#: Largest default chunk, in bytes of its cells' arrays (what the kernel records and the
+#: analysis measures): bounds a sweep's memory whatever the size of its result.
+CHUNK_BYTES = 64 * 2**20
+#: Largest storage chunk of a variable in the file (bytes).
+STORAGE_CHUNK_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -363,6 +368,44 @@ class Plan:
                              {"long_name": "feature name"})
         return coords
 
+    @cached_property
+    def cell_bytes(self) -> int:
+        """Bytes a chunk holds per cell: the kernel's record (weights and losses at every
+        checkpoint, stored or not) and every cell-level variable."""
+        sizes = {**self.sizes, **self.trailing_sizes}
+        kernel = len(self.checkpoints) * (self.n_features + 2) * 8
+        stored = sum(math.prod(sizes[d] for d in v.var.trailing) *
+                     (1 if v.var.dtype == "bool" else 8)
+                     for v in self.variables if v.var.level == "cell")
+        return kernel + stored
+
+    def storage_chunks(self, stored: StoredVariable) -> tuple[int, ...]:
+        """Storage chunk shape of a variable: the box one computed chunk fills, capped in size.
+
+        A chunk of whole draws covers the same range of the data axes for every value of the
+        other axes, so its box is written whole, once: no chunk of the file is written twice.
+        """
+        level = stored.var.level
+        axes = {"cell": self.work_axes, "target": (*self.data_axes, *self.label_axes),
+                "draw": self.data_axes}[level]
+        block = {"cell": 1, "target": self.cells_per_target, "draw": self.cells_per_draw}[level]
+        span = self.chunk_range(0)
+        owned = span if level == "cell" else self.owned(span, block)
+        shape = tuple(self.sizes[a] for a in axes)
+        box = {a: 1 for a in axes}
+        for slices, _, _ in boxes(owned.start, max(owned.stop, owned.start + 1), shape):
+            box = {a: max(1, s.indices(n)[1] - s.indices(n)[0])
+                   for a, s, n in zip(axes, slices, shape, strict=True)}
+            break
+        dims = stored.dims
+        sizes = [box.get(d, n) for d, n in zip(dims, stored.shape, strict=True)]
+        sizes = [max(1, s) for s in sizes]
+        itemsize = 1 if stored.var.dtype == "bool" else 8
+        while math.prod(sizes) * itemsize > STORAGE_CHUNK_BYTES:
+            k = int(np.argmax(sizes))
+            sizes[k] = -(-sizes[k] // 2)
+        return tuple(sizes)
+
     @property
     def result_bytes(self) -> int:
         """Bytes of every stored variable, uncompressed."""
@@ -445,7 +488,8 @@ def draw_shape(options: Mapping[str, Any]) -> DrawShape:
 
 
 def make_plan(scenario, chunk_size: int | None = None) -> Plan:
-    """Cut ``scenario`` into chunks of about :data:`CHUNK_WORK` multiply-adds each."""
+    """Cut ``scenario`` into chunks of about :data:`CHUNK_WORK` multiply-adds each, and at
+    most :data:`CHUNK_BYTES` of cell arrays."""
     scenario = load_scenario(scenario)
     if chunk_size is None:
         probe = Plan(scenario, 1)
@@ -456,7 +500,9 @@ def make_plan(scenario, chunk_size: int | None = None) -> Plan:
         batch = max((b or widest.n_train) for b in scenario.values("batch_size"))
         per_step = batch if methods == ("sgd",) else widest.n_train
         per_cell = float(steps) * per_step * widest.dim
-        chunk_size = int(min(max(CHUNK_WORK // max(per_cell, 1.0), 8), MAX_CHUNK_CELLS))
+        by_work = max(CHUNK_WORK // max(per_cell, 1.0), 8)
+        by_bytes = max(CHUNK_BYTES // probe.cell_bytes, 1)
+        chunk_size = int(min(by_work, by_bytes, MAX_CHUNK_CELLS))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
     return Plan(scenario, chunk_size)

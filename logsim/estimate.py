@@ -1,0 +1,298 @@
+"""What a sweep will cost before it runs: result size, disk, peak memory and time.
+
+:func:`plan` (``logsim.plan(scenario)``, ``logsim run SCENARIO --dry-run``) reads the
+scenario and its :class:`~logsim.planner.Plan` only: it draws no data, compiles nothing
+and writes nothing, and takes well under a second plus a short timing calibration.
+:func:`check_resources` refuses, before any work, a sweep whose peak memory exceeds the
+memory available or whose file exceeds the free disk at the output path.
+
+How the figures are made
+------------------------
+* Result size: every stored variable's shape times its item size (exact).
+* Disk: the same plus the storage chunks' padding and netCDF4/HDF5 metadata (the file is
+  written uncompressed, so this is known in advance; within a few per cent, tested).
+* Peak memory: the process's own size once logsim and its compiled kernels are loaded
+  (:data:`BASE_BYTES`, measured) plus what the largest chunk holds at once: its cells'
+  arrays about three times over (the kernel's record, the analysis, the copies placed
+  into the file), its data draws and their stacked copies, the draw cache and the
+  hash's read-back blocks.
+* Time: the work of each stage (multiply-adds of the trajectories, logits scored and
+  Platt-fitted, SVMs, bytes written) times its cost per unit measured on the
+  development machine, scaled by the ratio of a short NumPy timing on this machine to
+  the same timing there, and divided by the threads for the parallel stages. A first
+  run of a cold Numba cache adds its compile time (tens of seconds), which is not
+  estimated.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from logsim.planner import Plan, make_plan
+from logsim.scenario import load_scenario
+
+__all__ = ["Estimate", "ResourceError", "check_resources", "plan"]
+
+#: Resident size of a process that has run a small sweep (Python, NumPy, Numba with the
+#: kernels loaded, netCDF4), measured on the development machine.
+BASE_BYTES = 260 * 2**20
+#: Bytes of netCDF4/HDF5 metadata per file, per variable (header, attributes, chunk
+#: index) and per storage chunk (its index entry), fitted to files of 100 kB to 250 MB.
+FILE_OVERHEAD = 2 * 2**10
+VARIABLE_OVERHEAD = 3400
+CHUNK_OVERHEAD = 100
+
+#: Stage costs on the development machine (one thread, warm cache): seconds per
+#: multiply-add of a full-batch logistic step (both products and the residual),
+#: per test logit scored, per logit Platt-fitted, per SVM of an n x d training set
+#: (per n d), and per byte written and hashed.
+REFERENCE_COSTS = {"kernel_mac": 0.20e-9, "score_logit": 20e-9, "platt_logit": 30e-9,
+                   "svm_nd": 0.15e-6, "write_byte": 1.0e-9}
+#: Seconds of :func:`_calibration` on the development machine.
+REFERENCE_CALIBRATION = 0.050
+
+
+class ResourceError(ValueError):
+    """A sweep that would not fit: its message names the numbers and what to change."""
+
+
+def _calibration() -> float:
+    """Best of five timings of a fixed single-threaded NumPy workload (exponentials,
+    divisions and matrix-vector products on 2,000 x 10 elements, 200 times)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 10))
+    w = rng.normal(size=10)
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(200):
+            z = X @ w
+            r = 1.0 / (1.0 + np.exp(-z))
+            w -= 1e-3 * (r @ X)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _mem_available() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
+def _seconds(s: float) -> str:
+    if s < 60:
+        return f"{s:.2g} s" if s < 10 else f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+@dataclass
+class Estimate:
+    """Everything ``--dry-run`` prints (see the module docstring for how)."""
+
+    plan: Plan
+    variables: list[tuple[str, tuple[str, ...], tuple[int, ...], int]]
+    result_bytes: int
+    disk_bytes: int
+    peak_memory_bytes: int
+    seconds: dict[str, float]
+    scale: float  #: this machine's calibration time over the development machine's
+    threads: int
+    savings: dict[str, int] = field(default_factory=dict)
+    memory_available: int | None = None
+    disk_free: int | None = None
+    out: Path | None = None
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+    def __str__(self) -> str:
+        p = self.plan
+        s = p.scenario
+        grid = " x ".join(f"{a} ({n})" for a, n in p.sizes.items())
+        lines = [
+            f"scenario {s.name}" + (f" ({s.path})" if s.path else ""),
+            f"grid: {grid} = {p.n_trajectories} trajectories of "
+            f"{s.optimizer['steps']} steps, {len(p.checkpoints)} checkpoints",
+            f"chunks: {p.n_chunks} of up to {p.chunk_size} cells; {p.n_draws} data draws, "
+            f"{p.n_targets} target sets",
+            "stored variables:",
+        ]
+        width = max(len(v[0]) for v in self.variables)
+        for name, dims, shape, nbytes in self.variables:
+            lines.append(f"  {name:<{width}}  {_size(nbytes):>9}  "
+                         f"({', '.join(dims)}) = {' x '.join(map(str, shape)) or 'scalar'}")
+        lines.append(f"result: {_size(self.result_bytes)} of arrays; "
+                     f"{_size(self.disk_bytes)} on disk (netCDF4, uncompressed)")
+        lines.append(f"peak memory: about {_size(self.peak_memory_bytes)}")
+        parts = ", ".join(f"{k} {_seconds(v)}" for k, v in self.seconds.items() if v >= 0.005)
+        lines.append(f"estimated time: about {_seconds(self.total_seconds)} on {self.threads} "
+                     f"threads ({parts}), plus compilation on a cold Numba cache; from the "
+                     f"stage costs measured on the development machine scaled by a NumPy "
+                     f"timing here (x{self.scale:.2f})")
+        if self.savings:
+            lines.append("what [record] options save:")
+            for option, saved in self.savings.items():
+                share = saved / max(self.result_bytes, 1)
+                lines.append(f"  {option:<24} {_size(saved)} ({share:.0%})")
+        free = []
+        if self.memory_available is not None:
+            free.append(f"{_size(self.memory_available)} of memory available")
+        if self.disk_free is not None:
+            free.append(f"{_size(self.disk_free)} free at {self.out.parent}")
+        if free:
+            lines.append("this machine: " + "; ".join(free))
+        return "\n".join(lines)
+
+
+def _disk_bytes(p: Plan) -> int:
+    total = FILE_OVERHEAD + len(p.scenario.text.encode())
+    for v in p.variables:
+        chunks = p.storage_chunks(v)
+        count = math.prod(-(-n // c) for n, c in zip(v.shape, chunks, strict=True))
+        item = 1 if v.var.dtype == "bool" else 8
+        total += VARIABLE_OVERHEAD + count * (math.prod(chunks) * item + CHUNK_OVERHEAD)
+    for values, _ in p.coordinates.values():
+        total += VARIABLE_OVERHEAD + np.asarray(values).size * 16
+    return total
+
+
+def _peak_memory(p: Plan) -> int:
+    m = p.chunk_size
+    draws_per_chunk = max(1, -(-m // p.cells_per_draw))
+    draw = (p.n_train + p.n_test) * (p.n_features + 2) * 8
+    data = draws_per_chunk * draw * 3 + min(draws_per_chunk * draw, 256 * 2**20)
+    hashing = 4 * 8 * 2**20
+    return int(BASE_BYTES + 3 * m * p.cell_bytes + data + hashing)
+
+
+def _work(p: Plan) -> dict[str, float]:
+    s = p.scenario
+    steps = int(s.optimizer["steps"])
+    shapes = p.draw_shapes
+    n = max(sh.n_train for sh in shapes)
+    d = max(sh.dim for sh in shapes)
+    batch = max((b or n) for b in s.values("batch_size"))
+    per_step = batch if s.values("method") == ("sgd",) else n
+    K = len(p.checkpoints)
+    groups = p.analysis["groups"]
+    logits = p.n_trajectories * K * p.n_test if {"test", "calibration", "platt"} & set(
+        groups) else 0
+    platt_rows = K if p.analysis["platt_at"] == "all" else 1
+    platt = p.n_trajectories * platt_rows * p.n_test / 2 if "platt" in groups else 0
+    svm = p.n_targets * n * d if "geometry" in groups else 0
+    return {"kernel_mac": 2.0 * p.n_trajectories * steps * per_step * d,
+            "score_logit": logits, "platt_logit": platt, "svm_nd": svm,
+            "write_byte": 2.0 * p.result_bytes}
+
+
+def plan(scenario, *, chunk_size: int | None = None, out=None, threads: int | None = None,
+         calibrate: bool = True) -> Estimate:
+    """What ``scenario``'s sweep will cost, without drawing data, compiling or writing.
+
+    Parameters
+    ----------
+    scenario : path, mapping or Scenario
+    chunk_size : int, optional
+        As :func:`logsim.run`.
+    out : path, optional
+        The output file (default ``results/<name>.nc``): where free disk is measured.
+    threads : int, optional
+        Numba threads the run will use (default: all).
+    calibrate : bool
+        Time a short NumPy workload here to scale the development machine's stage
+        costs (about 0.2 s); without it the costs are used as they are.
+
+    Returns
+    -------
+    Estimate
+        Printable (``print(logsim.plan("scenarios/quickstart.toml"))``).
+    """
+    import numba
+
+    scenario = load_scenario(scenario)
+    p = make_plan(scenario, chunk_size)
+    threads = threads or numba.config.NUMBA_NUM_THREADS
+    scale = _calibration() / REFERENCE_CALIBRATION if calibrate else 1.0
+    work = _work(p)
+    parallel = {"kernel_mac", "score_logit", "platt_logit", "svm_nd"}
+    stage = {"kernel_mac": "kernels", "score_logit": "analysis", "platt_logit": "analysis",
+             "svm_nd": "analysis", "write_byte": "writing"}
+    seconds: dict[str, float] = {}
+    for key, units in work.items():
+        cost = units * REFERENCE_COSTS[key] * scale
+        if key in parallel:
+            cost /= threads
+        seconds[stage[key]] = seconds.get(stage[key], 0.0) + cost
+    out = Path(out) if out is not None else Path("results") / f"{scenario.name}.nc"
+    probe = out.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        disk_free = shutil.disk_usage(probe).free
+    except OSError:
+        disk_free = None
+    variables = [(v.name, v.dims, v.shape, v.nbytes) for v in p.variables]
+    return Estimate(p, variables, p.result_bytes, _disk_bytes(p), _peak_memory(p), seconds,
+                    scale, threads, _savings(p), _mem_available(), disk_free, out)
+
+
+def _savings(p: Plan) -> dict[str, int]:
+    """Bytes the ``[record]`` options would save on this sweep."""
+    by = {v.name: v.nbytes for v in p.variables}
+    out = {}
+    if "weights" in by:
+        weights = by["weights"]
+        out["weights = false"] = weights
+        K = len(p.checkpoints)
+        if K > 1 and p.scenario.record.get("weights", True) is True:
+            out['weights = "last"'] = weights - weights // K
+    data = sum(by.get(n, 0) for n in ("x_train", "clean_labels", "x_test", "y_test",
+                                      "p_train", "p_test", "w_star", "targets"))
+    if data:
+        out["data = false"] = data
+    return out
+
+
+def check_resources(estimate: Estimate) -> None:
+    """Refuse a sweep that cannot fit, before any work (:class:`ResourceError`)."""
+    advice = ("fewer checkpoints ([record] checkpoints), [record] weights = false or \"last\", "
+              "[record] data = false, or a smaller grid")
+    if estimate.disk_free is not None and estimate.disk_bytes > estimate.disk_free:
+        raise ResourceError(
+            f"the result would take {_size(estimate.disk_bytes)} on disk but only "
+            f"{_size(estimate.disk_free)} is free at {estimate.out.parent}; use {advice}, "
+            "or another output path (-o)")
+    if (estimate.memory_available is not None
+            and estimate.peak_memory_bytes > estimate.memory_available):
+        raise ResourceError(
+            f"the sweep would need about {_size(estimate.peak_memory_bytes)} of memory but "
+            f"only {_size(estimate.memory_available)} is available; use a smaller "
+            f"--chunk-size (now {estimate.plan.chunk_size} cells of "
+            f"{_size(estimate.plan.cell_bytes)}), {advice}")
+

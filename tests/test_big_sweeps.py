@@ -1,0 +1,126 @@
+"""Sweeps of any size: planned before they run, refused early, streamed, opened lazily."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+import xarray as xr
+
+import logsim
+from logsim import chunk as chunkmod
+from logsim import estimate
+from logsim.cli import main
+from logsim.store import content_hash, open_results
+
+GRID = {"loss": ["logistic", "hinge"], "noise_rate": [0.0, 0.2], "seed": 6}
+
+
+def _scenario(**record):
+    return {
+        "name": "sized",
+        "data": {"kind": "gaussian", "n_train": 60, "n_test": 400, "dim": 5},
+        "optimizer": {"learning_rate": 0.5, "steps": 50},
+        "record": {"checkpoints": 20, **record},
+        "grid": GRID,
+    }
+
+
+def test_dry_run_figures_are_those_of_the_file_it_then_writes(tmp_path):
+    est = logsim.plan(_scenario(), out=tmp_path / "sized.nc", calibrate=False)
+    assert list(tmp_path.iterdir()) == []  # planning writes nothing
+    out = tmp_path / "sized.nc"
+    ds = logsim.run(_scenario(), out=out)
+    size = os.path.getsize(out)
+    assert abs(est.disk_bytes - size) / size < 0.05, (est.disk_bytes, size)
+    assert est.result_bytes == sum(v.nbytes for v in ds.data_vars.values())
+    with netCDF4.Dataset(out) as nc:
+        for name, dims, shape, nbytes in est.variables:
+            var = nc.variables[name]
+            assert var.dimensions == dims, name
+            assert var.shape == shape, name
+            assert nbytes == int(np.prod(shape)) * var.dtype.itemsize, name
+        assert set(nc.variables) - set(nc.dimensions) == {v[0] for v in est.variables}
+
+
+def test_dry_run_on_the_command_line_prints_and_writes_nothing(tmp_path, capsys,
+                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    called = []
+    monkeypatch.setattr(chunkmod, "compute_chunk", lambda *a: called.append(a))
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\n[data]\nkind = "gaussian"\n[optimizer]\nlearning_rate = 0.5\n'
+                    'steps = 100\n[grid]\nseed = 4\n')
+    assert main(["run", str(path), "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    for needle in ("4 trajectories", "weights", "on disk", "peak memory", "estimated time",
+                   "weights = false", "data = false"):
+        assert needle in printed, needle
+    assert called == [] and sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_an_oversized_sweep_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    called = []
+    monkeypatch.setattr(chunkmod, "compute_chunk", lambda *a: called.append(a))
+    path = tmp_path / "huge.toml"
+    rates = ", ".join(f"{0.001 * k:.3f}" for k in range(1, 101))
+    path.write_text('name = "huge"\n[data]\nkind = "gaussian"\ndim = 500\n'
+                    f'[grid]\nloss = ["logistic", "hinge"]\nlearning_rate = [{rates}]\n'
+                    'seed = 500\n[optimizer]\nsteps = 10000\n[record]\ncheckpoints = 10000\n')
+    out = tmp_path / "out" / "huge.nc"
+    assert main(["run", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    weights = 2 * 100 * 500 * 10000 * 500 * 8  # the array of the issue that ran out of memory
+    assert weights == 4.0e12
+    est = logsim.plan(path, out=out, calibrate=False)
+    assert weights < est.disk_bytes < 1.1 * weights
+    assert f"{estimate._size(est.disk_bytes)} on disk" in err and "weights = false" in err
+    assert called == []
+    assert not (tmp_path / "out").exists()  # no folder, no parts, no temporary file
+    # streamed, the same sweep needs little memory (chunks of at most CHUNK_BYTES) ...
+    assert est.peak_memory_bytes < 2**30
+    estimate.check_resources(est.__class__(**{**est.__dict__, "disk_free": None}))
+    # ... and a machine without even that is refused too, naming memory
+    est.disk_free = 10 * est.disk_bytes
+    with pytest.raises(logsim.ResourceError, match=r"would need about .* of memory"):
+        estimate.check_resources(est.__class__(**{**est.__dict__,
+                                                  "memory_available": 100 * 2**20}))
+
+
+def test_a_streamed_result_equals_the_in_memory_one(tmp_path):
+    memory = logsim.run(_scenario(), chunk_size=3)
+    streamed = logsim.run(_scenario(), chunk_size=5, out=tmp_path / "s.nc")
+    assert streamed.attrs["content_sha256"] == memory.attrs["content_sha256"]
+    xr.testing.assert_equal(streamed, memory)
+
+
+def test_large_results_open_lazily_and_verify_block_by_block(tmp_path):
+    out = tmp_path / "lazy.nc"
+    eager = logsim.run(_scenario(), out=out)
+    lazy = open_results(out, lazy=True)
+    assert lazy["weights"].chunks is not None  # dask-backed: nothing loaded yet
+    assert content_hash(lazy) == eager.attrs["content_sha256"]
+    np.testing.assert_array_equal(lazy["test_ece"].median("seed").values,
+                                  eager["test_ece"].median("seed").values)
+    lazy.close()
+    # a damaged byte is still found when the file is verified lazily
+    with netCDF4.Dataset(out, "a") as nc:
+        nc["test_ece"][0, 0, 0, 3] = 0.123
+    with pytest.raises(logsim.ResultError, match="do not match the stored content_sha256"):
+        open_results(out, lazy=True)
+
+
+def test_a_failed_run_leaves_no_folder_behind(tmp_path, monkeypatch):
+    def boom(plan, chunk):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("logsim.sweep.compute_chunk", boom)
+    out = tmp_path / "res" / "f.nc"
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        logsim.run(_scenario(), out=out)
+    assert not Path(str(out) + ".parts").exists()
+    assert list(out.parent.iterdir()) == []  # the temporary file is gone too
