@@ -113,11 +113,20 @@ def _correction_rates(cell, ts: _TargetSet) -> tuple[float, float]:
     return datamod.flip_rates(cell["noise_rate"], cell["rho_pos"], cell["rho_neg"])
 
 
-def compute_chunk(plan: Plan, chunk: int) -> ChunkResult:
-    """Compute every stored variable of the cells of ``chunk`` (module docstring)."""
+def compute_chunk(plan: Plan, chunk: int, on_stage=None) -> ChunkResult:
+    """Compute every stored variable of the cells of ``chunk`` (module docstring).
+
+    ``on_stage``, if given, is called with ``"data"``, ``"kernels"`` and ``"analysis"``
+    as each stage starts (a progress bar's label).
+    """
     import time
 
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name)
+
     clock = {"data": 0.0, "kernel": 0.0, "analysis": 0.0}
+    stage("data")
     t0 = time.perf_counter()
     span = plan.chunk_range(chunk)
     cells = plan.cells(span)
@@ -139,6 +148,7 @@ def compute_chunk(plan: Plan, chunk: int) -> ChunkResult:
     transition = transition.reshape(m, 2)
     clock["data"] += time.perf_counter() - t0
 
+    stage("kernels")
     t0 = time.perf_counter()
     K, d_max = len(plan.checkpoints), plan.n_features
     weights = np.full((m, K, d_max), np.nan)
@@ -158,6 +168,7 @@ def compute_chunk(plan: Plan, chunk: int) -> ChunkResult:
             diverged[members] = res.diverged
     clock["kernel"] += time.perf_counter() - t0
 
+    stage("analysis")
     t0 = time.perf_counter()
     wanted = {v.name: v for v in plan.variables}
     # The analysis shares its work between threads itself; BLAS threads on top (NumPy's

@@ -101,8 +101,14 @@ def _execute(plan: Plan, writer, parts: PartStore | None, *, scheduler, threads,
                                                           for c in todo))
     for c in sorted(done):
         place(c, parts.load(c))
+
+    def label(c: int):
+        if bar is None:
+            return None
+        return lambda stage: bar.set_postfix_str(f"chunk {c + 1}/{plan.n_chunks}: {stage}")
+
     if scheduler is None:
-        finished = (compute_chunk(plan, c) for c in todo)
+        finished = (compute_chunk(plan, c, label(c)) for c in todo)
     else:
         from logsim.distributed import dask_chunks
 
@@ -111,6 +117,8 @@ def _execute(plan: Plan, writer, parts: PartStore | None, *, scheduler, threads,
         for result in finished:
             for stage, t in result.seconds.items():
                 seconds[stage] = seconds.get(stage, 0.0) + t
+            if bar is not None:
+                bar.set_postfix_str(f"chunk {result.chunk + 1}/{plan.n_chunks}: writing")
             if parts is not None:
                 t0 = time.perf_counter()
                 parts.save(result.chunk, result.arrays)
