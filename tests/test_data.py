@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 
@@ -12,6 +13,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 from logsim import data as D
+from logsim import schema
 from logsim.rng import STREAM_SPLIT, generator
 
 SYNTHETIC = ["gaussian", "logistic_model", "separable", "soudry"]
@@ -23,6 +25,7 @@ ARRAYS = ["x_train", "y_train", "x_test", "y_test", "p_train", "p_test", "w_star
 
 
 def test_generator_options_are_the_documented_defaults():
+    real = {"train_fraction": 0.7, "test_fraction": None, "standardize": True, "features": None}
     assert D.GENERATOR_OPTIONS == {
         "gaussian": {
             "n_train": 200,
@@ -33,11 +36,32 @@ def test_generator_options_are_the_documented_defaults():
         },
         "logistic_model": {"n_train": 200, "n_test": 2000, "dim": 10, "w_norm": 2.0},
         "separable": {"n_train": 200, "n_test": 2000, "dim": 10, "margin": 0.1},
-        "soudry": {"n_random": 12, "asymmetric": False, "n_test": 200, "min_margin": 1.5},
-        "breast_cancer": {"train_fraction": 0.7, "features": None},
-        "file": {"path": None, "label": None},
+        "soudry": {"n_test": 200, "n_random": 12, "asymmetric": False, "min_margin": 1.5},
+        "breast_cancer": real,
+        "iris": real,
+        "wine": real,
+        "file": {
+            "test_fraction": None,
+            "standardize": False,
+            "path": None,
+            "label": None,
+            "positive": None,
+            "sha256": None,
+        },
     }
-    assert set(D.GENERATORS) == set(D.GENERATOR_OPTIONS)
+    assert set(D.GENERATORS) == set(D.GENERATOR_OPTIONS) == set(schema.DATA_KINDS)
+
+
+@pytest.mark.parametrize("kind", list(D.GENERATORS))
+def test_generator_signatures_match_the_schema(kind):
+    """The generators' keyword defaults are the schema's (train_fraction: None means 0.7)."""
+    params = inspect.signature(D.GENERATORS[kind]).parameters.values()
+    signature = {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY}
+    declared = dict(D.GENERATOR_OPTIONS[kind])
+    if "train_fraction" in declared:
+        assert signature["train_fraction"] is None and declared["train_fraction"] == 0.7
+        signature["train_fraction"] = 0.7
+    assert signature == declared
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
@@ -391,7 +415,11 @@ def test_soft_targets_are_the_posterior(kind):
 @pytest.mark.parametrize(
     ("kind", "options", "match"),
     [
-        ("gausian", {}, r"unknown data kind 'gausian'; allowed: gaussian, logistic_model"),
+        (
+            "gausian",
+            {},
+            r"unknown data kind 'gausian'; did you mean \"gaussian\"\? allowed: gaussian, logis",
+        ),
         (
             "gaussian",
             {"dimm": 3},
@@ -402,8 +430,8 @@ def test_soft_targets_are_the_posterior(kind):
         ("gaussian", {"n_train": True}, r"n_train must be an integer"),
         ("gaussian", {"n_test": -1}, r"n_test must be an integer >= 0, got -1"),
         ("gaussian", {"dim": 0}, r"dim must be an integer >= 1, got 0"),
-        ("gaussian", {"separation": -1.0}, r"separation must be a number in \[0, inf\), got -1"),
-        ("gaussian", {"separation": float("nan")}, r"separation must be a number"),
+        ("gaussian", {"separation": -1.0}, r"separation must be a finite number >= 0, got -1"),
+        ("gaussian", {"separation": float("nan")}, r"separation must be a finite number >= 0"),
         ("gaussian", {"class_balance": 1.0}, r"class_balance must be a number in \(0, 1\)"),
         ("gaussian", {"class_balance": "0.5"}, r"class_balance must be a number in \(0, 1\)"),
         (
@@ -411,21 +439,30 @@ def test_soft_targets_are_the_posterior(kind):
             {"class_balance": 1e-9, "n_train": 3},
             r"'gaussian' with seed 0: all 3 training labels are 0; both classes",
         ),
-        ("logistic_model", {"w_norm": -0.5}, r"'logistic_model': w_norm must be a number"),
-        ("logistic_model", {"w_norm": float("inf")}, r"w_norm must be a number in \[0, inf\)"),
-        ("separable", {"margin": -0.1}, r"'separable': margin must be a number in \[0, inf\)"),
-        ("soudry", {"min_margin": 1.0}, r"min_margin must be a number in \(1, inf\), got 1.0"),
+        ("logistic_model", {"w_norm": -0.5}, r"'logistic_model': w_norm must be a finite num"),
+        ("logistic_model", {"w_norm": float("inf")}, r"w_norm must be a finite number >= 0"),
+        ("separable", {"margin": -0.1}, r"'separable': margin must be a finite number >= 0"),
+        ("soudry", {"min_margin": 1.0}, r"min_margin must be a finite number > 1, got 1.0"),
         ("soudry", {"asymmetric": "yes"}, r"asymmetric must be true or false, got 'yes'"),
         ("soudry", {"n_random": -2}, r"n_random must be an integer >= 0"),
         ("breast_cancer", {"train_fraction": 0.0}, r"train_fraction must be a number in \(0, 1\]"),
         ("breast_cancer", {"train_fraction": 1.5}, r"train_fraction must be a number in \(0, 1\]"),
         ("breast_cancer", {"train_fraction": 0.001}, r"leaves 1 training samples of 569"),
-        ("breast_cancer", {"features": 0}, r"features=0 must be between 1 and 30"),
-        ("breast_cancer", {"features": 31}, r"features=31 must be between 1 and 30"),
-        ("breast_cancer", {"features": [0, 30]}, r"integers in \[0, 30\).*invalid: \[30\]"),
-        ("breast_cancer", {"features": []}, r"non-empty list of integers"),
-        ("breast_cancer", {"features": [2, 2]}, r"features has repeated indices"),
-        ("breast_cancer", {"features": "mean radius"}, r"features must be None, an int k"),
+        ("breast_cancer", {"features": 0}, r"features must be an integer k in \[1, 30\] .*got 0"),
+        ("breast_cancer", {"features": 31}, r"features must be an integer k in \[1, 30\]"),
+        ("breast_cancer", {"features": [0, 30]}, r"indices in \[0, 29\], got \[0, 30\]"),
+        ("breast_cancer", {"features": []}, r"a non-empty list of distinct feature indices"),
+        ("breast_cancer", {"features": [2, 2]}, r"list of distinct feature indices.*\[2, 2\]"),
+        ("breast_cancer", {"features": "mean radius"}, r"features must be an integer k .*'mean"),
+        ("iris", {"features": 5}, r"'iris': features must be an integer k in \[1, 4\]"),
+        ("wine", {"test_fraction": 1.0}, r"'wine': test_fraction must be a number in \[0, 1\)"),
+        (
+            "breast_cancer",
+            {"train_fraction": 0.5, "test_fraction": 0.2},
+            r"either train_fraction .* or test_fraction .*, not both",
+        ),
+        ("breast_cancer", {"standardize": 1}, r"standardize must be true or false, got 1"),
+        ("file", {"path": "x.csv", "positive": 1.5}, r"positive must be a string or an integer"),
         ("file", {}, r"data kind 'file': option path is required"),
     ],
 )
@@ -452,8 +489,10 @@ Y4 = np.array([0, 1, 1, 0])
         ((X4.astype(str), Y4), {}, r"src: x_train must be a real numeric array, got dtype <U"),
         ((X4 + 0j, Y4), {}, r"x_train must be a real numeric array, got dtype complex128"),
         ((X4, Y4[:, None]), {}, r"src: y_train must be a 1-D array"),
-        ((X4, ["a", "b", "a", "b"]), {}, r"y_train must hold numeric 0/1 labels"),
-        ((X4, [0, 1, 2, -1]), {}, r"src: y_train must hold labels in \{0, 1\}; found 2 .*: -1, 2"),
+        ((X4, ["a", "b", "a", "b"]), {}, r"y_train holds text labels \(a, b\); set positive"),
+        ((X4, [0, 1, 2, -1]), {}, r"src: y_train must hold labels in \{0, 1\} or \{-1, \+1\}; f"),
+        ((X4, [0, 1, 2, 1]), {"positive": 1}, r"src: y_train has 3 distinct labels \(0, 1, 2\)"),
+        ((X4, ["a", "b", "a", "b"]), {"positive": "c"}, r"positive = 'c' is not a label of y_t"),
         ((X4, [0, 1, 0.5, 1]), {}, r"found 1 other values: 0.5"),
         ((X4, [0, 1, np.nan, 1]), {}, r"src: y_train has 1 non-finite values"),
         ((np.where(X4 > 5, np.inf, X4), Y4), {}, r"src: x_train has 2 non-finite values"),
@@ -555,7 +594,7 @@ def test_training_target_and_flip_errors():
         (gauss, {"smoothing": 1.0}, r"smoothing must be a number in \[0, 1\), got 1\.0"),
         (gauss, {"smoothing": -0.1}, r"smoothing must be a number in \[0, 1\), got -0\.1"),
         (gauss, {"soft": 1}, r"soft must be true or false, got 1"),
-        (cancer, {"soft": True}, r"data kind 'breast_cancer' has none \(p_train is None\)"),
+        (cancer, {"soft": True}, r"need a known posterior.*got kind = 'breast_cancer'"),
         (gauss, {"soft": True, "noise_rate": 0.1}, r"cannot be combined with label noise"),
         (gauss, {"soft": True, "rho_neg": 0.1}, r"cannot be combined with label noise"),
     ]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from logsim.data import NoTestSetWarning
 from logsim.scenario import SWEEPABLE, Scenario, ScenarioError, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +93,13 @@ def test_quickstart_axes_and_provenance():
     }
     assert s.optimizer["method"] == "gd" and s.optimizer["steps"] == 2000
     assert "loss" not in s.optimizer and "noise_rate" not in s.labels  # swept, not fixed
-    assert dict(s.record) == {"checkpoints": 40, "data": True}
+    assert dict(s.record) == {"checkpoints": 40, "data": True, "weights": True}
+    assert dict(s.analysis) == {
+        "bins": 15,
+        "groups": ("test", "calibration", "platt", "entropy", "geometry"),
+        "platt_at": "all",
+    }
+    assert s.data_sha256 is None
     steps = s.checkpoint_steps
     assert len(steps) == 40 and steps[0] == 0 and steps[-1] == 2000
     assert all(a < b for a, b in itertools.pairwise(steps))
@@ -160,7 +167,9 @@ def test_mapping_errors_name_the_mapping():
     doc = {"name": "m", "data": {"kind": "gaussian"}, "optimizer": {"learning_rate": 0}}
     with pytest.raises(ScenarioError) as info:
         load_scenario(doc)
-    assert_names(str(info.value), "<mapping>", "[optimizer] learning_rate = 0", "a number > 0")
+    assert_names(
+        str(info.value), "<mapping>", "[optimizer] learning_rate = 0", "a finite number > 0"
+    )
     with pytest.raises(ScenarioError, match=r"<mapping>: \[data\] dim = None: cannot be"):
         load_scenario({"name": "m", "data": {"kind": "gaussian", "dim": None}})
 
@@ -200,11 +209,13 @@ def test_file_kind_resolves_relative_to_scenario(tmp_path):
     (tmp_path / "d").mkdir()
     np.savez(tmp_path / "d" / "xy.npz", x_train=np.zeros((4, 2)), y_train=np.array([0, 1, 0, 1]))
     (tmp_path / "d" / "t.csv").write_text("a,y\n1,0\n2,1\n")
-    s = load_scenario(write(tmp_path, toml(data='kind = "file"\npath = "d/xy.npz"'), "ok.toml"))
+    with pytest.warns(NoTestSetWarning, match=r"d/xy\.npz has no test set .* will be NaN"):
+        s = load_scenario(write(tmp_path, toml(data='kind = "file"\npath = "d/xy.npz"'), "ok.toml"))
     assert s.data["path"] == (tmp_path / "d" / "xy.npz").resolve()
     assert s.data["label"] is None
-    csv = toml(data='kind = "file"\npath = "d/t.csv"\nlabel = "y"')
-    assert load_scenario(write(tmp_path, csv, "ok2.toml")).data["label"] == "y"
+    assert s.data_sha256 == hashlib.sha256((tmp_path / "d" / "xy.npz").read_bytes()).hexdigest()
+    csv = toml(data='kind = "file"\npath = "d/t.csv"\nlabel = "y"\ntest_fraction = 0')
+    assert load_scenario(write(tmp_path, csv, "ok2.toml")).data["label"] == "y"  # no warning
     msg, f = error(tmp_path, toml(data='kind = "file"\npath = "d/t.csv"'))
     assert_names(msg, f, "[data] label", "is missing", "label column")
 
@@ -253,7 +264,7 @@ def test_wrong_type(tmp_path):
     msg, f = error(tmp_path, toml(data='kind = "gaussian"\nintercept = 1'))
     assert_names(msg, f, "[data] intercept = 1", "true or false", "got an integer")
     msg, f = error(tmp_path, toml(optimizer="learning_rate = true\nsteps = 10"))
-    assert_names(msg, f, "[optimizer] learning_rate = true", "a number > 0", "got a boolean")
+    assert_names(msg, f, "[optimizer] learning_rate = true", "a finite number > 0", "got a boolean")
     msg, f = error(tmp_path, toml(grid="dim = [2, 2.5]"))
     assert_names(msg, f, "[grid] dim = 2.5", "item 2", "an integer >= 1")
     msg, f = error(tmp_path, toml(grid="smoothing = 0.1"))
@@ -266,7 +277,7 @@ def test_out_of_range(tmp_path):
     msg, f = error(tmp_path, toml(optimizer='loss = "hinj"\nlearning_rate = 1\nsteps = 10'))
     assert_names(msg, f, '[optimizer] loss = "hinj"', 'one of "logistic", "hinge"', '"hinge"?')
     msg, f = error(tmp_path, toml(optimizer="learning_rate = inf\nsteps = 10"))
-    assert_names(msg, f, "[optimizer] learning_rate = inf", "a number > 0")
+    assert_names(msg, f, "[optimizer] learning_rate = inf", "a finite number > 0")
     msg, f = error(tmp_path, toml(record="checkpoints = [0, 10]"))
     assert_names(msg, f, "[record] checkpoints = [0, 10]", "contains 0 and steps", "steps = 100")
     msg, f = error(tmp_path, toml(grid="seed = 0"))
@@ -328,7 +339,7 @@ def test_cross_parameter_error_in_one_grid_cell(tmp_path):
         f,
         "[grid] rho_pos = 0.6, [grid] rho_neg = 0.5",
         "in one grid cell",
-        "rho_pos + rho_neg < 1",
+        "rho_pos + rho_neg must be < 1",
     )
     msg, f = error(tmp_path, toml(labels="noise_rate = 0.1", grid="rho_neg = [0.0, 0.2]"))
     assert_names(msg, f, "[labels] noise_rate = 0.1", "[grid] rho_neg = 0.2", "cannot both")
@@ -382,7 +393,7 @@ def test_sgd_without_batch_size(tmp_path):
 
 def test_missing_required(tmp_path):
     msg, f = error(tmp_path, toml(optimizer="steps = 10"))
-    assert_names(msg, f, "[optimizer] learning_rate is missing", "a number > 0", "[grid]")
+    assert_names(msg, f, "[optimizer] learning_rate is missing", "a finite number > 0", "[grid]")
     msg, f = error(tmp_path, toml(data="dim = 3"))
     assert_names(msg, f, "[data] kind is missing", '"gaussian"', '"breast_cancer"')
 
