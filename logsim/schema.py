@@ -30,7 +30,7 @@ import math
 import numbers
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -503,7 +503,7 @@ _PER_TABLE_FIXED = "it sets the shape or the storage of the result, not a cell"
 _KEYS = (
     # top level
     Key("name", "top", Str('a non-empty string of letters, digits, "-" and "_"', r"[A-Za-z0-9_-]+"),
-        "the scenario's name; the default result file is results/<name>.nc"),
+        "the scenario's name; the default result file is results/NAME.nc"),
     Key("description", "top", Str(), "one line on what the scenario shows", ""),
     Key("references", "top", StrList(), "citations of the work the scenario tests", ()),
     # [data]
@@ -692,7 +692,6 @@ class Rule:
     broken: Callable[..., bool]
     reason: str
     doc: str
-    needs: tuple[str, ...] = field(default=())
 
     def explain(self, values: Mapping[str, Any] | None = None, fmt=toml_value) -> str:
         """The reason, with literal values and ``values`` written by ``fmt``."""
@@ -828,7 +827,10 @@ def _sweep_text(key: Key) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Text for a Markdown table cell: ``|``, ``*``, ``~``, ``<`` taken literally."""
+    for ch in "|*~<":
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def _table_heading(table: str) -> str:
