@@ -402,3 +402,93 @@ def test_sweepable_names_are_unique_and_known():
     assert "steps" not in SWEEPABLE and "kind" not in SWEEPABLE and "path" not in SWEEPABLE
     assert {"noise_rate", "loss", "dim", "learning_rate", "batch_size"} <= set(SWEEPABLE)
     assert isinstance(load_scenario(QUICKSTART), Scenario)
+
+
+# --------------------------------------------------------------------------- new tables and keys
+
+
+def test_analysis_and_record_weights(tmp_path):
+    text = toml(record='weights = "last"', top="")
+    text += '[analysis]\nbins = 10\ngroups = ["geometry", "test"]\nplatt_at = "last"\n'
+    s = load_scenario(write(tmp_path, text, "ok.toml"))
+    assert s.record["weights"] == "last"
+    assert dict(s.analysis) == {"bins": 10, "groups": ("geometry", "test"), "platt_at": "last"}
+    with pytest.raises(TypeError):
+        s.analysis["bins"] = 3
+    assert load_scenario(write(tmp_path, toml(record="weights = false"), "w.toml")).record[
+        "weights"
+    ] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "parts"),
+    [
+        ("[analysis]\nbins = 0", ["[analysis] bins = 0", "an integer in [1, 1000]"]),
+        ("[analysis]\nbins = 2.5", ["[analysis] bins = 2.5", "(got a float)"]),
+        ('[analysis]\ngroups = ["test", "calibraton"]',
+         ['unknown "calibraton"', 'did you mean "calibration"?', '"platt", "entropy"']),
+        ('[analysis]\ngroups = ["test", "test"]', ["a non-empty list of distinct names"]),
+        ("[analysis]\ngroups = []", ["[analysis] groups = []", "non-empty list"]),
+        ('[analysis]\nplatt_at = "first"', ['platt_at = "first"', 'one of "all", "last"']),
+        ("[analysis]\nbin = 3", ["unknown key in [analysis]", 'did you mean "bins"?']),
+        ('[record]\nweights = "first"', ['[record] weights = "first"', 'true, false or "last"']),
+        ("[record]\nweights = 1", ["[record] weights = 1", "(got an integer)"]),
+        ("[grid]\nbins = [10, 20]", ["[grid] bins", "[analysis] options cannot be swept"]),
+        ("[grid]\nweights = [true, false]", ["[record] options cannot be swept"]),
+        ("[optimizer]\nweights = true\nlearning_rate = 1\nsteps = 3", ["belongs in [record]"]),
+    ],
+)  # fmt: skip
+def test_new_table_errors(tmp_path, body, parts):
+    text = 'name = "t"\n[data]\nkind = "gaussian"\n'
+    if not body.startswith("[optimizer]"):
+        text += "[optimizer]\nlearning_rate = 1\nsteps = 10\n"
+    msg, f = error(tmp_path, text + body + "\n")
+    assert_names(msg, f, *parts)
+
+
+def test_defaults_are_not_written_into_the_text():
+    """The text (and so the SHA-256) of a scenario is what was written, defaults left out."""
+    s = load_scenario({"name": "m", "data": {"kind": "gaussian"},
+                       "optimizer": {"learning_rate": 1, "steps": 5}})  # fmt: skip
+    assert s.text == 'name = "m"\n\n[data]\nkind = "gaussian"\n\n[optimizer]\nlearning_rate = 1\n' \
+        "steps = 5\n"
+    assert s.sha256 == hashlib.sha256(s.text.encode()).hexdigest()
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        assert load_scenario(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bundled_kinds_and_their_split_options(tmp_path):
+    s = load_scenario(write(tmp_path, toml(data='kind = "iris"\ntest_fraction = 0.3'), "a.toml"))
+    assert dict(s.data) == {"kind": "iris", "intercept": False, "train_fraction": None,
+                            "test_fraction": 0.3, "standardize": True, "features": None}
+    s = load_scenario(write(tmp_path, toml(data='kind = "breast_cancer"'), "b.toml"))
+    assert s.data["train_fraction"] == 0.7 and s.data["test_fraction"] is None
+    msg, f = error(tmp_path, toml(data='kind = "wine"\ntrain_fraction = 0.6\ntest_fraction = 0.2'))
+    assert_names(msg, f, "[data] train_fraction = 0.6, [data] test_fraction = 0.2",
+                 "either train_fraction", "not both")  # fmt: skip
+    msg, f = error(tmp_path, toml(data='kind = "iris"\nfeatures = 5'))
+    assert_names(msg, f, "[data] features = 5", "an integer k in [1, 4]")
+    msg, f = error(tmp_path, toml(data='kind = "wine"', grid="features = [2, 14]"))
+    assert_names(msg, f, "[grid] features = 14", "item 2", "[1, 13]")
+    msg, f = error(tmp_path, toml(data='kind = "gaussian"\nstandardize = true'))
+    assert_names(msg, f, 'not an option of [data] kind = "gaussian"', '"breast_cancer"')
+
+
+def test_file_options(tmp_path):
+    (tmp_path / "m.csv").write_text("a,b,diagnosis\n1,2,M\n3,4,B\n5,6,M\n7,8,B\n9,1,B\n")
+    base = 'kind = "file"\npath = "m.csv"\nlabel = "diagnosis"\npositive = "M"\n'
+    s = load_scenario(write(tmp_path, toml(data=base + "test_fraction = 0.4"), "ok.toml"))
+    digest = hashlib.sha256((tmp_path / "m.csv").read_bytes()).hexdigest()
+    assert s.data_sha256 == digest and s.data["positive"] == "M" and s.data["standardize"] is False
+    pinned = toml(data=base + f'test_fraction = 0.4\nsha256 = "{digest.upper()}"')
+    assert load_scenario(write(tmp_path, pinned, "pin.toml")).data["sha256"] == digest
+    msg, f = error(tmp_path, toml(data=base + f'test_fraction = 0.4\nsha256 = "{"0" * 64}"'))
+    assert_names(msg, f, "[data] sha256", f"SHA-256 {digest}", "not the file this scenario pins")
+    msg, f = error(tmp_path, toml(data=base.replace('"diagnosis"\n', '"diag"\n')))
+    assert_names(msg, f, '[data] path = "m.csv"', "unusable data file", "no label column 'diag'")
+    msg, f = error(tmp_path, toml(data=base + "test_fraction = 0.9"))
+    assert_names(msg, f, "test_fraction=0.9 leaves 0 training samples of 5")
+    msg, f = error(tmp_path, toml(data=base + 'sha256 = "abc"'))
+    assert_names(msg, f, '[data] sha256 = "abc"', "a SHA-256 hex digest")
+    msg, f = error(tmp_path, toml(data=base, grid='positive = ["M", "B"]'))
+    assert_names(msg, f, "[grid] positive", "cannot be swept", "label value of one file")
