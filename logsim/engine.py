@@ -198,8 +198,8 @@ def run_batch(
         }[m]
 
     lr = _per_trajectory("learning_rate", learning_rate, R, np.float64)
-    for r in range(R):
-        _schema_check("learning_rate", float(lr[r]))
+    for value in np.unique(lr):  # a sweep has few distinct step sizes
+        _schema_check("learning_rate", float(value))
     uses_sgd = method_codes == kernels.SGD
     bs = _per_trajectory("batch_size", batch_size, R, object)
     for r in np.flatnonzero(uses_sgd):

@@ -475,11 +475,12 @@ class _Validator:
                     )
                 raise self.unknown("grid", key, value, SWEEPABLE)
             if not k.sweepable:
-                where = (
-                    f"[{k.table}] options cannot be swept; set it once in [{k.table}]"
-                    if k.table in ("record", "analysis", "top")
-                    else f"{key} cannot be swept ({k.why_fixed}); set it once in [{k.table}]"
-                )
+                if k.table == "top":
+                    where = f"{key} cannot be swept: it is a top-level key"
+                elif k.table in ("record", "analysis"):
+                    where = f"[{k.table}] options cannot be swept; set it once in [{k.table}]"
+                else:
+                    where = f"{key} cannot be swept ({k.why_fixed}); set it once in [{k.table}]"
                 raise self.error(
                     "grid", key, value, f"{where}; sweepable: {', '.join(SWEEPABLE)}", SWEEPABLE
                 )

@@ -278,7 +278,7 @@ def test_user_data_from_npz_and_csv_is_stored_like_generated_data(tmp_path):
     rows = "\n".join(f"{float(a)!r},{float(b)!r},{c}" for (a, b), c in zip(x, y, strict=True))
     (tmp_path / "mine.csv").write_text(header + rows + "\n")
     for data_table in ('kind = "file"\npath = "mine.npz"',
-                       'kind = "file"\npath = "mine.csv"\nlabel = "label"'):
+                       'kind = "file"\npath = "mine.csv"\nlabel = "label"\ntest_fraction = 0'):
         scen = tmp_path / "user.toml"
         scen.write_text(f'name = "user"\n[data]\n{data_table}\n[grid]\n'
                         'noise_rate = [0.0, 0.2]\nseed = 2\n'
