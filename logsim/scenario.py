@@ -42,7 +42,13 @@ from types import MappingProxyType
 from typing import Any
 
 from logsim import schema
-from logsim.data import NoTestSetWarning, data_shape, file_sha256, no_test_set_message
+from logsim.data import (
+    NoTestSetWarning,
+    data_shape,
+    file_sha256,
+    load_file,
+    no_test_set_message,
+)
 from logsim.engine import log_checkpoints
 from logsim.schema import (
     DATA_KINDS,
@@ -765,11 +771,17 @@ class _Validator:
             )
         self.fixed["path"] = path
         options = {k: self.fixed[k] for k in ("path", "label", "test_fraction")}
-        for fraction in self.values_of("test_fraction"):
-            try:
+        shapes = []
+        try:
+            # The whole file is parsed once here (and cached for the draws), so bad values
+            # and labels are reported before anything is compiled.
+            load_file(path, label=label, positive=self.fixed["positive"])
+            for fraction in self.values_of("test_fraction"):
                 shape = data_shape("file", **{**options, "test_fraction": fraction})
-            except ValueError as exc:
-                raise self.error("data", "path", raw, f"unusable data file: {exc}") from None
+                shapes.append((fraction, shape))
+        except ValueError as exc:
+            raise self.error("data", "path", raw, f"unusable data file: {exc}") from None
+        for fraction, shape in shapes:
             if fraction is None and shape.n_test == 0:
                 warnings.warn(f"{self.file}: {no_test_set_message(raw)}", NoTestSetWarning,
                               stacklevel=4)

@@ -492,3 +492,13 @@ def test_file_options(tmp_path):
     assert_names(msg, f, '[data] sha256 = "abc"', "a SHA-256 hex digest")
     msg, f = error(tmp_path, toml(data=base, grid='positive = ["M", "B"]'))
     assert_names(msg, f, "[grid] positive", "cannot be swept", "label value of one file")
+
+
+def test_file_values_are_checked_before_any_compute(tmp_path):
+    (tmp_path / "t.csv").write_text("a,y\n1,B\n2,M\n3,B\n")
+    msg, f = error(tmp_path, toml(data='kind = "file"\npath = "t.csv"\nlabel = "y"'))
+    assert_names(msg, f, '[data] path = "t.csv"', "unusable data file", "text labels (B, M)",
+                 "set positive")  # fmt: skip
+    np.savez(tmp_path / "b.npz", x_train=np.ones((5, 2)), y_train=[0, 1, 2, 0, 1])
+    msg, f = error(tmp_path, toml(data='kind = "file"\npath = "b.npz"'))
+    assert_names(msg, f, '[data] path = "b.npz"', "y_train must hold labels in {0, 1}")
