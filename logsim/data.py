@@ -9,7 +9,11 @@ Conventions shared by every function in this module:
 * Randomness comes only from :func:`logsim.rng.generator` streams:
   ``STREAM_DATA`` for training draws, ``STREAM_TEST`` for test draws (so the
   test set does not move when ``n_train`` is swept), ``STREAM_SPLIT`` for the
-  train/test split of real data and ``STREAM_FLIP`` for label-flip uniforms.
+  train/test split of bundled and file data (:func:`split_indices`, so each seed
+  is a replicate split) and ``STREAM_FLIP`` for label-flip uniforms.
+* Option names, ranges and defaults are declared in :mod:`logsim.schema`; every
+  generator checks its options with the schema's checks, and
+  :func:`data_shape` gives a draw's shapes without drawing it.
 * Synthetic training sets are nested in ``n_train``: features and labels come
   from two child generators spawned from the ``(seed, STREAM_DATA)`` generator
   and filled row by row, so the first ``k`` rows of a draw with ``n_train = n``
