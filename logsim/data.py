@@ -865,13 +865,14 @@ def make_data(kind: str, *, seed: int, intercept: bool = False, **options) -> Da
 class DataShape:
     """The shapes of a data draw, known without drawing it (:func:`data_shape`).
 
-    ``dim`` counts an intercept column; ``has_posterior``: ``p_train``/``p_test``
-    are set; ``has_w_star``: ``w_star`` is set.
+    ``dim`` and ``feature_names`` count an intercept column; ``has_posterior``:
+    ``p_train``/``p_test`` are set; ``has_w_star``: ``w_star`` is set.
     """
 
     n_train: int
     n_test: int
     dim: int
+    feature_names: tuple[str, ...]
     has_posterior: bool
     has_w_star: bool
 
@@ -887,8 +888,9 @@ def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
 
     Examples
     --------
-    >>> data_shape("gaussian", n_train=50, dim=3, intercept=True)
-    DataShape(n_train=50, n_test=2000, dim=4, has_posterior=True, has_w_star=True)
+    >>> shape = data_shape("gaussian", n_train=50, dim=3, intercept=True)
+    >>> shape.n_train, shape.n_test, shape.dim, shape.feature_names
+    (50, 2000, 4, ('x0', 'x1', 'x2', 'intercept'))
     """
     _check_kind_and_options(kind, options)
     intercept = _option(kind, "intercept", intercept)
@@ -896,10 +898,11 @@ def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
     where = _where(kind)
     if kind in ("gaussian", "logistic_model", "separable"):
         n_train, n_test, dim = (_option(kind, k, opts[k]) for k in ("n_train", "n_test", "dim"))
+        names = _names(dim)
     elif kind == "soudry":
         n_random, n_test = _option(kind, "n_random", opts["n_random"]), _option(
             kind, "n_test", opts["n_test"])  # fmt: skip
-        n_train, dim = len(SOUDRY_SUPPORT_POS) * 2 + n_random, 2
+        n_train, names = len(SOUDRY_SUPPORT_POS) * 2 + n_random, _names(2)
     elif kind in REAL_DATA:
         facts = REAL_DATA[kind]
         fractions = {
@@ -909,12 +912,14 @@ def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
         n_train, n_test = _split_sizes(where, facts.n_samples, **fractions)
         features = opts["features"]
         cols = facts.n_features if features is None else _option(kind, "features", features)
-        dim = cols if isinstance(cols, int) else len(cols)
+        cols = range(cols) if isinstance(cols, int) else cols
+        all_names = _bundled_raw(kind)[2]  # scikit-learn's bundled file, read once
+        names = tuple(all_names[j] for j in cols)
     else:
         path = opts["path"]
         if path is None:
             raise ValueError("data kind 'file': option path is required (a .npz or .csv file)")
-        n, n_file_test, dim = _file_header(path, opts["label"])
+        n, n_file_test, names = _file_header(path, opts["label"])
         fraction = opts["test_fraction"]
         if fraction is None:
             n_train, n_test = n, n_file_test
@@ -927,7 +932,8 @@ def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
     return DataShape(
         n_train=n_train,
         n_test=n_test,
-        dim=dim + int(intercept),
+        dim=len(names) + int(intercept),
+        feature_names=(*names, "intercept") if intercept else tuple(names),
         has_posterior=kind in schema.SOFT_KINDS,
         has_w_star=kind in ("gaussian", "logistic_model", "separable", "soudry"),
     )
@@ -942,8 +948,8 @@ def _file_key(path) -> tuple:
     return str(p), st.st_size, st.st_mtime_ns
 
 
-def _file_header(path, label) -> tuple[int, int, int]:
-    """``(n_rows, n_test_rows, n_features)`` of a data file without parsing its values."""
+def _file_header(path, label) -> tuple[int, int, tuple[str, ...]]:
+    """``(n_rows, n_test_rows, feature_names)`` of a data file without parsing its values."""
     suffix = Path(path).suffix.lower()
     if suffix not in (".npz", ".csv"):
         raise ValueError(
@@ -957,7 +963,7 @@ def _file_header(path, label) -> tuple[int, int, int]:
 
 
 @functools.lru_cache(maxsize=64)
-def _header_cached(resolved, _size, _mtime, source, label) -> tuple[int, int, int]:
+def _header_cached(resolved, _size, _mtime, source, label) -> tuple[int, int, tuple[str, ...]]:
     if resolved.lower().endswith(".csv"):
         with open(resolved, newline="") as fh:
             reader = csv.reader(fh)
@@ -966,15 +972,19 @@ def _header_cached(resolved, _size, _mtime, source, label) -> tuple[int, int, in
                 raise ValueError(f"{source}: empty file; expected a header row naming the columns")
             n = sum(1 for _ in reader)
         header = [h.strip() for h in header]
-        _label_column(source, header, label)
-        return n, 0, len(header) - 1
+        k = _label_column(source, header, label)
+        return n, 0, tuple(h for j, h in enumerate(header) if j != k)
     shapes = {}
+    names = None
     try:
         with zipfile.ZipFile(resolved) as archive:
             for name in ("x_train", "y_train", "x_test", "y_test"):
                 if f"{name}.npy" in archive.namelist():
                     with archive.open(f"{name}.npy") as member:
                         shapes[name] = _npy_shape(member)
+            if "feature_names.npy" in archive.namelist():  # small: read it
+                with archive.open("feature_names.npy") as member:
+                    names = np.lib.format.read_array(member, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{source}: cannot read as .npz without pickle: {exc}") from exc
     missing = [name for name in ("x_train", "y_train") if name not in shapes]
@@ -989,7 +999,9 @@ def _header_cached(resolved, _size, _mtime, source, label) -> tuple[int, int, in
             f"{source}: x_train must be a 2-D array (n_samples, n_features), got shape {x_shape}"
         )
     n_test = shapes["x_test"][0] if "x_test" in shapes and len(shapes["x_test"]) == 2 else 0
-    return x_shape[0], n_test, x_shape[1]
+    if names is None or names.shape != (x_shape[1],):  # load_arrays refuses a wrong length
+        return x_shape[0], n_test, _names(x_shape[1])
+    return x_shape[0], n_test, tuple(str(s) for s in names.tolist())
 
 
 def _npy_shape(member) -> tuple[int, ...]:

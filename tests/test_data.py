@@ -675,6 +675,7 @@ def test_data_shape_is_the_drawn_shape(kind, options, intercept):
     for seed in (0, 7):
         draw = D.make_data(kind, seed=seed, intercept=intercept, **options)
         assert (shape.n_train, shape.n_test, shape.dim) == (draw.n_train, draw.n_test, draw.dim)
+        assert shape.feature_names == draw.feature_names
         assert shape.has_posterior == (draw.p_train is not None)
         assert shape.has_w_star == (draw.w_star is not None)
 
@@ -686,7 +687,7 @@ def test_data_shape_of_files(tmp_path, intercept):
     y = np.array([0, 1] * 10)
     np.savez(tmp_path / "a.npz", x_train=rng.standard_normal((20, 3)), y_train=y)
     np.savez(tmp_path / "b.npz", x_train=rng.standard_normal((20, 3)), y_train=y,
-             x_test=rng.standard_normal((6, 3)), y_test=y[:6])  # fmt: skip
+             x_test=rng.standard_normal((6, 3)), y_test=y[:6], feature_names=["u", "v", "w"])
     cases = [
         {"path": str(csv), "label": "diagnosis", "positive": "M"},
         {"path": str(csv), "label": "diagnosis", "positive": "M", "test_fraction": 0.3},
@@ -700,6 +701,7 @@ def test_data_shape_of_files(tmp_path, intercept):
         shape = D.data_shape("file", intercept=intercept, **options)
         draw = D.make_data("file", seed=3, intercept=intercept, **options)
         assert (shape.n_train, shape.n_test, shape.dim) == (draw.n_train, draw.n_test, draw.dim)
+        assert shape.feature_names == draw.feature_names
         assert not shape.has_posterior and not shape.has_w_star
 
 
