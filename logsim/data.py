@@ -572,10 +572,14 @@ def split_indices(
       largest fractional parts, class 0 first on ties); class ``c``'s test
       samples are its first ones in ``perm`` order.
 
-    Both index arrays are in ``perm`` order. Give at most one fraction.
+    Both index arrays are in ``perm`` order, except for ``test_fraction = 0`` (no
+    held-out part): every sample trains, in its original order. Give at most one
+    fraction.
     """
     n = y.shape[0]
     n_train, n_test = _split_sizes(where, n, train_fraction, test_fraction)
+    if test_fraction == 0.0:
+        return np.arange(n), np.arange(0)
     perm = generator(seed, STREAM_SPLIT).permutation(n)
     if test_fraction is None:
         return perm[:n_train], perm[n_train:]
@@ -737,8 +741,8 @@ def _file_kind(
     ``test_fraction`` splits a file without a test set (stratified, from
     ``(seed, STREAM_SPLIT)``, see :func:`split_indices`); ``standardize`` scales
     both parts by the training part's mean and standard deviation; ``sha256``
-    refuses a file whose SHA-256 differs. Without ``test_fraction`` the draw
-    does not depend on ``seed``.
+    refuses a file whose SHA-256 differs. Without ``test_fraction`` (or with 0)
+    the draw does not depend on ``seed``.
     """
     if path is None:
         raise ValueError("data kind 'file': option path is required (a .npz or .csv file)")
@@ -755,7 +759,7 @@ def _file_kind(
         check_data_file(path, _option("file", "sha256", sha256))
     draw = load_file(path, label=label, positive=positive)
     source = str(path)
-    if test_fraction is not None:
+    if test_fraction:  # 0: no held-out part, the file as it is
         if draw.n_test:
             raise ValueError(_OWN_TEST_SET.format(source=source))
         train, test = split_indices(seed, draw.y_train, test_fraction=test_fraction, where=source)
@@ -921,7 +925,7 @@ def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
             raise ValueError("data kind 'file': option path is required (a .npz or .csv file)")
         n, n_file_test, names = _file_header(path, opts["label"])
         fraction = opts["test_fraction"]
-        if fraction is None:
+        if not fraction:
             n_train, n_test = n, n_file_test
         else:
             if n_file_test:

@@ -540,7 +540,7 @@ _KEYS = (
         None, _each(_REAL, 0.7), sweepable=True),
     Key("test_fraction", "data", Float(0, 1, hi_open=True),
         "stratified held-out split of round(f n) samples drawn from the seed; unset: the "
-        "file's own test set, if any; 0: no test set",
+        "file's own test set, if any; 0: no test set, samples in their original order",
         None, _each((*_REAL, "file"), None), sweepable=True),
     Key("standardize", "data", Bool(),
         "centre and scale every feature by the training part's mean and standard deviation "

@@ -758,6 +758,17 @@ def test_stratified_split(fraction):
     assert not np.array_equal(np.sort(other[1]), np.sort(test))  # a replicate per seed
 
 
+def test_no_held_out_part_keeps_the_file_order(tmp_path):
+    y = np.array([0.0, 1.0] * 5)
+    train, test = D.split_indices(3, y, test_fraction=0.0)
+    np.testing.assert_array_equal(train, np.arange(10))
+    assert test.size == 0
+    x = np.random.default_rng(0).standard_normal((10, 2))
+    np.savez(tmp_path / "a.npz", x_train=x, y_train=y, x_test=x[:2], y_test=y[:2])
+    draw = D.make_data("file", seed=4, path=str(tmp_path / "a.npz"), test_fraction=0)
+    assert draw.x_train.tobytes() == x.tobytes() and draw.n_test == 2  # its own test set
+
+
 def test_breast_cancer_stratified_split_and_raw_features():
     raw = load_breast_cancer()
     draw = D.make_data("breast_cancer", seed=2, test_fraction=0.3, standardize=False)
