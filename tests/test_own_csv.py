@@ -7,6 +7,7 @@ scenario, its data draws, ``logsim run`` and ``logsim plot``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 
 import numpy as np
 import pytest
@@ -75,10 +76,11 @@ def test_csv_scenario_draws_a_split_per_seed(project):
 
 
 @pytest.mark.xfail(
+    importlib.util.find_spec("logsim.plan") is None,
     strict=True,
-    reason="logsim.sweep.draw_for loads kind = 'file' with load_file(path, label) and so "
-    "ignores positive, test_fraction and standardize; it must call make_data like the other "
-    "kinds (the pipeline rewrite does). Remove this marker then.",
+    reason="before the plan/chunk/store pipeline, logsim.sweep.draw_for loaded kind = 'file' "
+    "with load_file(path, label), ignoring positive, test_fraction and standardize; the "
+    "pipeline draws every kind with make_data. Remove this marker once it is merged.",
 )
 def test_csv_run_and_plot(project, monkeypatch, capsys):
     folder, _, _ = project
