@@ -15,6 +15,7 @@ examples:
   logsim show results/quickstart.nc
   logsim cite results/quickstart.nc
   logsim plot results/quickstart.nc -o figures/
+  logsim schema optimizer                         # the keys of [optimizer], their defaults
 """
 
 
@@ -82,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
                       help="figure kinds: claim (the figures of the claim whose scenario made "
                            "the result), loss (loss against step), final (test metrics after "
                            "the last step); default: all that apply")
+    schema = _verb(sub, "schema", "the scenario reference: every table, key and default",
+        "Print every scenario key with its type, default, allowed values and the data kinds "
+        "it belongs to (all tables, or one), as docs/scenarios.md has them.",
+        "logsim schema data\n  logsim schema --markdown > docs/scenarios.md")
+    schema.add_argument("table", nargs="?", metavar="TABLE",
+                        help="one table: top, data, labels, optimizer, record, analysis, grid")
+    schema.add_argument("--markdown", action="store_true",
+                        help="Markdown, as in docs/scenarios.md")
     bench = _verb(sub, "bench", "benchmark the kernels against NumPy and JAX baselines",
         "Run the benchmark workloads and print a table of rates and ratios.",
         "logsim bench --workload W1 --json bench.json")
@@ -138,8 +147,8 @@ def main(argv=None) -> int:
     except ValueError:  # not the main thread (an embedding program): leave SIGTERM alone
         previous = None
     try:
-        return {"run": _run, "list": _list, "show": _show, "cite": _cite,
-                "plot": _plot, "bench": _delegate, "claims": _delegate}[args.command](args)
+        return {"run": _run, "list": _list, "show": _show, "cite": _cite, "plot": _plot,
+                "schema": _schema, "bench": _delegate, "claims": _delegate}[args.command](args)
     except (InputError, ValueError, OSError, ImportError) as exc:
         print(f"logsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -157,11 +166,17 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
+    import warnings
+
     from logsim.engine import warn_divergence
     from logsim.scenario import load_scenario
     from logsim.sweep import run_to_file
 
-    scenario = load_scenario(args.scenario)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        scenario = load_scenario(args.scenario)
+    for w in caught:  # e.g. a data file without a test set: one line, not Python's format
+        print(f"warning: {w.message}", file=sys.stderr)
     out = Path(args.output) if args.output else Path("results") / f"{scenario.name}.nc"
     if args.dry_run:
         from logsim.estimate import plan
@@ -174,8 +189,6 @@ def _run(args) -> int:
     summary = run_to_file(scenario, out, threads=args.threads, progress=not args.quiet,
                           resume=args.resume, chunk_size=args.chunk_size,
                           scheduler=args.scheduler)
-    import warnings
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warn_divergence(summary.diverged, summary.diverged_cells, total=summary.trajectories)
@@ -249,9 +262,22 @@ def _show(args) -> int:
                 "numpy_version", "numba_version", "xarray_version", "netcdf4_version",
                 "platform", "references"):
         print(f"  {key:<16} {a.get(key, '')}")
+    if a.get("data_sha256"):  # kind = "file": the file is named, never read here
+        path = a.get("data_path", "")
+        where = "" if path and Path(path).is_file() else " (not found there: moved or deleted)"
+        print(f"  {'data_file':<16} {path}{where}")
+        print(f"  {'data_sha256':<16} {a['data_sha256']}")
     print("scenario:")
     for line in a.get("scenario", "").splitlines():
         print(f"  | {line}")
+    return 0
+
+
+def _schema(args) -> int:
+    from logsim.schema import reference
+
+    table = args.table.strip("[]") if args.table else None
+    print(reference(table, markdown=args.markdown), end="")
     return 0
 
 

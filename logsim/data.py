@@ -9,7 +9,11 @@ Conventions shared by every function in this module:
 * Randomness comes only from :func:`logsim.rng.generator` streams:
   ``STREAM_DATA`` for training draws, ``STREAM_TEST`` for test draws (so the
   test set does not move when ``n_train`` is swept), ``STREAM_SPLIT`` for the
-  train/test split of real data and ``STREAM_FLIP`` for label-flip uniforms.
+  train/test split of bundled and file data (:func:`split_indices`, so each seed
+  is a replicate split) and ``STREAM_FLIP`` for label-flip uniforms.
+* Option names, ranges and defaults are declared in :mod:`logsim.schema`; every
+  generator checks its options with the schema's checks, and
+  :func:`data_shape` gives a draw's shapes without drawing it.
 * Synthetic training sets are nested in ``n_train``: features and labels come
   from two child generators spawned from the ``(seed, STREAM_DATA)`` generator
   and filled row by row, so the first ``k`` rows of a draw with ``n_train = n``
@@ -24,9 +28,8 @@ from __future__ import annotations
 
 import csv
 import functools
-import inspect
+import hashlib
 import math
-import numbers
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -34,16 +37,25 @@ from pathlib import Path
 
 import numpy as np
 
+from logsim import schema
 from logsim.rng import STREAM_DATA, STREAM_FLIP, STREAM_SPLIT, STREAM_TEST, check_seed, generator
+from logsim.schema import KEYS, REAL_DATA, REQUIRED, RULES, Check, Int, Invalid
 
 __all__ = [
     "GENERATORS",
     "GENERATOR_OPTIONS",
     "DataDraw",
+    "DataFileError",
+    "DataShape",
+    "NoTestSetWarning",
     "breast_cancer",
+    "check_data_file",
+    "data_shape",
+    "file_sha256",
     "flip_rates",
     "flip_uniforms",
     "gaussian",
+    "iris",
     "load_arrays",
     "load_file",
     "logistic_model",
@@ -51,7 +63,9 @@ __all__ = [
     "noisy_labels",
     "separable",
     "soudry",
+    "split_indices",
     "training_targets",
+    "wine",
     "with_intercept",
 ]
 
@@ -139,39 +153,21 @@ class DataDraw:
 # --------------------------------------------------------------------------- validation
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+def _checked(where: str, name: str, value, check: Check | None = None):
+    """``value`` checked by the schema's check of key ``name`` (or by ``check``).
+
+    Raises ``ValueError("<where>: <name> must be ..., got <value>")``.
+    """
+    check = KEYS[name].check if check is None else check
+    try:
+        return check(value)
+    except Invalid as bad:
+        raise ValueError(f"{where}: {name} {bad.reason}, got {value!r}") from None
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
-def _int_option(where: str, name: str, value, minimum: int) -> int:
-    if not _is_int(value) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _real_option(
-    where: str, name: str, value, low: float, high: float, *, low_open=False, high_open=False
-) -> float:
-    """Return ``value`` as float if it lies in the interval, else raise naming the interval."""
-    ok = _is_real(value) and math.isfinite(value)
-    if ok:
-        v = float(value)
-        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        closing = ")" if high_open or math.isinf(high) else "]"
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{closing}"
-        raise ValueError(f"{where}: {name} must be a number in {interval}, got {value!r}")
-    return float(value)
-
-
-def _bool_option(where: str, name: str, value) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{where}: {name} must be true or false, got {value!r}")
-    return bool(value)
+def _option(kind: str, name: str, value):
+    """A generator option of ``kind``, checked as the schema declares it for that kind."""
+    return _checked(_where(kind), name, value, KEYS[name].check.for_kind(kind))
 
 
 def _where(kind: str) -> str:
@@ -257,14 +253,11 @@ def gaussian(
     class_balance : float in (0, 1)
         ``pi = P(y = 1)``.
     """
-    where = _where("gaussian")
-    n_train = _int_option(where, "n_train", n_train, 2)
-    n_test = _int_option(where, "n_test", n_test, 0)
-    dim = _int_option(where, "dim", dim, 1)
-    separation = _real_option(where, "separation", separation, 0.0, math.inf)
-    pi = _real_option(
-        where, "class_balance", class_balance, 0.0, 1.0, low_open=True, high_open=True
-    )
+    n_train = _option("gaussian", "n_train", n_train)
+    n_test = _option("gaussian", "n_test", n_test)
+    dim = _option("gaussian", "dim", dim)
+    separation = _option("gaussian", "separation", separation)
+    pi = _option("gaussian", "class_balance", class_balance)
     mu = (separation / 2.0) * np.ones(dim) / math.sqrt(dim)
     w_star = 2.0 * mu
     b_star = math.log(pi / (1.0 - pi))
@@ -307,11 +300,10 @@ def logistic_model(
     w_norm : float, >= 0
         ``||w*||``; 0 gives pure-noise labels with ``P(y = 1) = 1/2``.
     """
-    where = _where("logistic_model")
-    n_train = _int_option(where, "n_train", n_train, 2)
-    n_test = _int_option(where, "n_test", n_test, 0)
-    dim = _int_option(where, "dim", dim, 1)
-    w_norm = _real_option(where, "w_norm", w_norm, 0.0, math.inf)
+    n_train = _option("logistic_model", "n_train", n_train)
+    n_test = _option("logistic_model", "n_test", n_test)
+    dim = _option("logistic_model", "dim", dim)
+    w_norm = _option("logistic_model", "w_norm", w_norm)
     w_star = w_norm * np.ones(dim) / math.sqrt(dim)
 
     def draw(stream: int, n: int):
@@ -373,11 +365,10 @@ def separable(
     margin : float, >= 0
         Minimum distance of every point from the hyperplane ``u . x = 0``.
     """
-    where = _where("separable")
-    n_train = _int_option(where, "n_train", n_train, 2)
-    n_test = _int_option(where, "n_test", n_test, 0)
-    dim = _int_option(where, "dim", dim, 1)
-    margin = _real_option(where, "margin", margin, 0.0, math.inf)
+    n_train = _option("separable", "n_train", n_train)
+    n_test = _option("separable", "n_test", n_test)
+    dim = _option("separable", "dim", dim)
+    margin = _option("separable", "margin", margin)
     u = np.zeros(dim)
     u[0] = 1.0
 
@@ -461,11 +452,10 @@ def soudry(
         of the gradient like ``t^-(min_margin - 1)``, so values near 1 blur the
         ``1/ln t`` behaviour of short runs.
     """
-    where = _where("soudry")
-    n_random = _int_option(where, "n_random", n_random, 0)
-    asymmetric = _bool_option(where, "asymmetric", asymmetric)
-    n_test = _int_option(where, "n_test", n_test, 0)
-    min_margin = _real_option(where, "min_margin", min_margin, 1.0, math.inf, low_open=True)
+    n_random = _option("soudry", "n_random", n_random)
+    asymmetric = _option("soudry", "asymmetric", asymmetric)
+    n_test = _option("soudry", "n_test", n_test)
+    min_margin = _option("soudry", "min_margin", min_margin)
 
     def draw(stream: int, n: int):
         features, _ = _streams(seed, stream)
@@ -488,6 +478,28 @@ def soudry(
     )
 
 
+# --------------------------------------------------------------------------- bundled real data
+
+
+def _bundled_raw(kind: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features, 0/1 labels and feature names of a bundled data set (read-only, cached)."""
+    return _BUNDLED_LOADERS[kind]()
+
+
+def _frozen(x, y, names, kind: str):
+    facts = REAL_DATA[kind]
+    # The schema states these facts (for data_shape and the reference); hold it to them.
+    if x.shape != (facts.n_samples, facts.n_features) or int(y.sum()) != facts.n_positive:
+        raise RuntimeError(
+            f"scikit-learn's {kind} data has shape {x.shape} with {int(y.sum())} positives; "
+            f"logsim.schema.REAL_DATA expects {facts}"
+        )
+    x = np.asarray(x, dtype=np.float64)
+    x.flags.writeable = False  # cached: callers must index (copy), never modify
+    y.flags.writeable = False
+    return x, y, tuple(str(name) for name in names)
+
+
 @functools.cache
 def _breast_cancer_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     from sklearn.datasets import load_breast_cancer
@@ -495,16 +507,149 @@ def _breast_cancer_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     bunch = load_breast_cancer()
     # sklearn codes malignant as 0 and benign as 1; logsim's positive class is malignant.
     y = (bunch.target == 0).astype(np.float64)
-    x = np.asarray(bunch.data, dtype=np.float64)
-    x.flags.writeable = False  # cached: callers must index (copy), never modify
-    y.flags.writeable = False
-    return x, y, tuple(str(name) for name in bunch.feature_names)
+    return _frozen(bunch.data, y, bunch.feature_names, "breast_cancer")
+
+
+@functools.cache
+def _iris_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    from sklearn.datasets import load_iris
+
+    bunch = load_iris()
+    keep = bunch.target != 0  # drop setosa (linearly separable from the others)
+    y = (bunch.target[keep] == 2).astype(np.float64)  # 1 = virginica, 0 = versicolor
+    return _frozen(bunch.data[keep], y, bunch.feature_names, "iris")
+
+
+@functools.cache
+def _wine_raw() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    from sklearn.datasets import load_wine
+
+    bunch = load_wine()
+    keep = bunch.target != 2  # cultivars 0 and 1
+    y = (bunch.target[keep] == 0).astype(np.float64)  # 1 = cultivar 0
+    return _frozen(bunch.data[keep], y, bunch.feature_names, "wine")
+
+
+_BUNDLED_LOADERS = {"breast_cancer": _breast_cancer_raw, "iris": _iris_raw, "wine": _wine_raw}
+
+
+def _split_sizes(
+    where: str, n: int, train_fraction: float | None, test_fraction: float | None
+) -> tuple[int, int]:
+    """``(n_train, n_test)`` of a split of ``n`` samples (see :func:`split_indices`)."""
+    RULES.one_split.check(where, train_fraction=train_fraction, test_fraction=test_fraction)
+    if test_fraction is None:
+        n_train = math.floor((0.7 if train_fraction is None else train_fraction) * n + 0.5)
+        what = f"train_fraction={train_fraction!r}"
+    else:
+        n_train = n - math.floor(test_fraction * n + 0.5)
+        what = f"test_fraction={test_fraction!r}"
+    if n_train < 2:
+        raise ValueError(
+            f"{where}: {what} leaves {n_train} training samples of {n}; at least 2 are needed"
+        )
+    return n_train, n - n_train
+
+
+def split_indices(
+    seed: int,
+    y: np.ndarray,
+    *,
+    train_fraction: float | None = None,
+    test_fraction: float | None = None,
+    where: str = "split",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test indices of a split of ``y``'s samples, drawn from ``(seed, STREAM_SPLIT)``.
+
+    ``perm = generator(seed, STREAM_SPLIT).permutation(n)``, then:
+
+    * ``test_fraction = None`` (random split, ``train_fraction`` default 0.7): the
+      first ``n_train = floor(train_fraction n + 1/2)`` entries of ``perm`` train,
+      the rest test.
+    * ``test_fraction = f`` (stratified): ``n_test = floor(f n + 1/2)`` shared among
+      the classes in proportion to their sizes ``n_c`` by largest remainders
+      (quota ``n_test n_c / n``, rounded down, the remaining samples to the
+      largest fractional parts, class 0 first on ties); class ``c``'s test
+      samples are its first ones in ``perm`` order.
+
+    Both index arrays are in ``perm`` order, except for ``test_fraction = 0`` (no
+    held-out part): every sample trains, in its original order. Give at most one
+    fraction.
+    """
+    n = y.shape[0]
+    n_train, n_test = _split_sizes(where, n, train_fraction, test_fraction)
+    if test_fraction == 0.0:
+        return np.arange(n), np.arange(0)
+    perm = generator(seed, STREAM_SPLIT).permutation(n)
+    if test_fraction is None:
+        return perm[:n_train], perm[n_train:]
+    classes, counts = np.unique(y, return_counts=True)
+    quota = n_test * counts / n
+    take = np.floor(quota).astype(np.int64)
+    order = sorted(range(classes.size), key=lambda c: (-(quota[c] - take[c]), c))
+    for c in order[: n_test - int(take.sum())]:
+        take[c] += 1
+    in_test = np.zeros(n, dtype=bool)
+    labels = y[perm]
+    for c, k in zip(classes, take, strict=True):
+        in_test[perm[np.flatnonzero(labels == c)[:k]]] = True
+    return perm[~in_test[perm]], perm[in_test[perm]]
+
+
+def _standardized(where: str, x_train, x_test, names) -> tuple[np.ndarray, np.ndarray]:
+    """Both parts scaled by the training part's mean and standard deviation (``ddof=0``)."""
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    if np.any(std == 0.0):
+        constant = [names[j] for j in np.flatnonzero(std == 0.0)]
+        raise ValueError(
+            f"{where}: feature(s) {', '.join(map(repr, constant[:5]))} constant on the training "
+            "part; standardize = true cannot scale them (drop them or set standardize = false)"
+        )
+    return _f64((x_train - mean) / std), _f64((x_test - mean) / std)
+
+
+def _bundled(
+    kind: str,
+    seed: int,
+    *,
+    train_fraction: float | None,
+    test_fraction: float | None,
+    standardize: bool,
+    features,
+) -> DataDraw:
+    where = _where(kind)
+    if train_fraction is not None:
+        train_fraction = _option(kind, "train_fraction", train_fraction)
+    if test_fraction is not None:
+        test_fraction = _option(kind, "test_fraction", test_fraction)
+    standardize = _option(kind, "standardize", standardize)
+    x_all, y_all, names = _bundled_raw(kind)
+    cols = list(range(x_all.shape[1])) if features is None else _option(kind, "features", features)
+    cols = list(range(cols)) if isinstance(cols, int) else list(cols)
+    train, test = split_indices(
+        seed, y_all, train_fraction=train_fraction, test_fraction=test_fraction, where=where
+    )
+    x_train = x_all[np.ix_(train, cols)]
+    x_test = x_all[np.ix_(test, cols)]
+    picked = tuple(names[j] for j in cols)
+    if standardize:
+        x_train, x_test = _standardized(where, x_train, x_test, picked)
+    else:
+        x_train, x_test = _f64(x_train), _f64(x_test)
+    y_train = _f64(y_all[train])
+    _require_both_classes(kind, seed, y_train)
+    return DataDraw(
+        kind, x_train, y_train, x_test, _f64(y_all[test]), None, None, None, picked, None
+    )
 
 
 def breast_cancer(
     seed: int,
     *,
-    train_fraction: float = 0.7,
+    train_fraction: float | None = None,
+    test_fraction: float | None = None,
+    standardize: bool = True,
     features: int | Sequence[int] | None = None,
 ) -> DataDraw:
     """Wisconsin diagnostic breast-cancer data (569 samples, 30 features).
@@ -513,96 +658,125 @@ def breast_cancer(
     Label 1 = malignant (212 samples), 0 = benign (357): scikit-learn's target
     codes malignant as 0, so it is inverted here.
 
-    Split: ``perm = generator(seed, STREAM_SPLIT).permutation(569)``; the first
-    ``n_train = floor(train_fraction * 569 + 0.5)`` indices of ``perm`` form the
-    training set (398 for 0.7), the rest the test set, both in ``perm`` order.
-    Features are standardised with the training split's mean and standard
-    deviation (``ddof=0``) only, ``x' = (x - mean_train) / std_train``, applied
-    to both splits, so no test information leaks into training.
+    Split by :func:`split_indices` from ``(seed, STREAM_SPLIT)``: by default the
+    first ``n_train = floor(0.7 * 569 + 0.5) = 398`` entries of a permutation
+    train, the rest test; ``test_fraction`` gives a stratified split instead.
+    With ``standardize`` (default) features are standardised with the training
+    part's mean and standard deviation (``ddof=0``) only,
+    ``x' = (x - mean_train) / std_train``, applied to both parts, so no test
+    information leaks into training.
 
     No posterior is known: ``p_*``, ``w_star`` and ``b_star`` are ``None``.
 
     Parameters
     ----------
     seed : int
-    train_fraction : float in (0, 1]
-        1 leaves an empty test set. ``n_train`` must come out >= 2.
+    train_fraction : float in (0, 1], optional
+        Random split; 1 leaves an empty test set. Default 0.7 when
+        ``test_fraction`` is not given; not together with it.
+    test_fraction : float in [0, 1), optional
+        Stratified held-out fraction.
+    standardize : bool
     features : None, int or sequence of int
         ``None``: all 30; ``k``: the first ``k`` (1 <= k <= 30); a sequence:
         those column indices (distinct, in ``[0, 30)``), in the given order.
     """
-    where = _where("breast_cancer")
-    train_fraction = _real_option(where, "train_fraction", train_fraction, 0.0, 1.0, low_open=True)
-    x_all, y_all, names = _breast_cancer_raw()
-    n, d_all = x_all.shape
-    cols = _feature_columns(where, features, d_all)
-    n_train = math.floor(train_fraction * n + 0.5)
-    if n_train < 2:
-        raise ValueError(
-            f"{where}: train_fraction={train_fraction!r} leaves {n_train} training "
-            f"samples of {n}; at least 2 are needed"
-        )
-    perm = generator(seed, STREAM_SPLIT).permutation(n)
-    train, test = perm[:n_train], perm[n_train:]
-    x_train = x_all[np.ix_(train, cols)]
-    x_test = x_all[np.ix_(test, cols)]
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    if np.any(std == 0.0):
-        raise ValueError(f"{where}: a selected feature is constant on the training split")
-    x_train = _f64((x_train - mean) / std)
-    x_test = _f64((x_test - mean) / std)
-    y_train = _f64(y_all[train])
-    _require_both_classes("breast_cancer", seed, y_train)
-    return DataDraw(
-        "breast_cancer",
-        x_train,
-        y_train,
-        x_test,
-        _f64(y_all[test]),
-        None,
-        None,
-        None,
-        tuple(names[j] for j in cols),
-        None,
-    )
+    return _bundled(
+        "breast_cancer", seed, train_fraction=train_fraction, test_fraction=test_fraction,
+        standardize=standardize, features=features,
+    )  # fmt: skip
 
 
-def _feature_columns(where: str, features, d_all: int) -> list[int]:
-    if features is None:
-        return list(range(d_all))
-    if _is_int(features):
-        if not 1 <= features <= d_all:
-            raise ValueError(
-                f"{where}: features={features!r} must be between 1 and {d_all} "
-                "(the first k features), a list of indices, or None"
-            )
-        return list(range(int(features)))
-    if isinstance(features, str | bytes) or not isinstance(features, Sequence | np.ndarray):
-        raise ValueError(
-            f"{where}: features must be None, an int k or a list of column indices, "
-            f"got {features!r}"
-        )
-    cols = list(features)
-    bad = [c for c in cols if not _is_int(c) or not 0 <= c < d_all]
-    if not cols or bad:
-        raise ValueError(
-            f"{where}: features must be a non-empty list of integers in [0, {d_all}); "
-            f"got {features!r}" + (f" (invalid: {bad!r})" if bad else "")
-        )
-    if len(set(cols)) != len(cols):
-        raise ValueError(f"{where}: features has repeated indices: {features!r}")
-    return [int(c) for c in cols]
+def iris(
+    seed: int,
+    *,
+    train_fraction: float | None = None,
+    test_fraction: float | None = None,
+    standardize: bool = True,
+    features: int | Sequence[int] | None = None,
+) -> DataDraw:
+    """Fisher's iris, versicolor (0) against virginica (1): 100 samples, 4 features.
+
+    ``sklearn.datasets.load_iris()`` without setosa, the one species that is
+    linearly separable from the others, so this pair overlaps (a finite logistic
+    minimiser exists). Options, split and standardisation as :func:`breast_cancer`.
+    """
+    return _bundled(
+        "iris", seed, train_fraction=train_fraction, test_fraction=test_fraction,
+        standardize=standardize, features=features,
+    )  # fmt: skip
 
 
-def _file_kind(seed: int, *, path: str | None = None, label: str | None = None) -> DataDraw:
-    """``make_data("file", path=..., label=...)``: :func:`load_file`; ``seed`` is unused."""
+def wine(
+    seed: int,
+    *,
+    train_fraction: float | None = None,
+    test_fraction: float | None = None,
+    standardize: bool = True,
+    features: int | Sequence[int] | None = None,
+) -> DataDraw:
+    """Wine recognition, cultivar 0 (1) against cultivar 1 (0): 130 samples, 13 features.
+
+    ``sklearn.datasets.load_wine()`` without cultivar 2. Options, split and
+    standardisation as :func:`breast_cancer`.
+    """
+    return _bundled(
+        "wine", seed, train_fraction=train_fraction, test_fraction=test_fraction,
+        standardize=standardize, features=features,
+    )  # fmt: skip
+
+
+def _file_kind(
+    seed: int,
+    *,
+    path: str | Path | None = None,
+    label: str | None = None,
+    test_fraction: float | None = None,
+    standardize: bool = False,
+    positive: str | int | None = None,
+    sha256: str | None = None,
+) -> DataDraw:
+    """``make_data("file", ...)``: :func:`load_file`, then an optional split and standardisation.
+
+    ``test_fraction`` splits a file without a test set (stratified, from
+    ``(seed, STREAM_SPLIT)``, see :func:`split_indices`); ``standardize`` scales
+    both parts by the training part's mean and standard deviation; ``sha256``
+    refuses a file whose SHA-256 differs. Without ``test_fraction`` (or with 0)
+    the draw does not depend on ``seed``.
+    """
     if path is None:
         raise ValueError("data kind 'file': option path is required (a .npz or .csv file)")
     if not isinstance(path, str | Path):
         raise ValueError(f"data kind 'file': path must be a string, got {path!r}")
-    return load_file(path, label=label)
+    if test_fraction is not None:
+        test_fraction = _option("file", "test_fraction", test_fraction)
+    standardize = _option("file", "standardize", standardize)
+    if positive is not None:
+        positive = _option("file", "positive", positive)
+    if label is not None:
+        label = _option("file", "label", label)
+    if sha256 is not None:
+        check_data_file(path, _option("file", "sha256", sha256))
+    draw = load_file(path, label=label, positive=positive)
+    source = str(path)
+    if test_fraction:  # 0: no held-out part, the file as it is
+        if draw.n_test:
+            raise ValueError(_OWN_TEST_SET.format(source=source))
+        train, test = split_indices(seed, draw.y_train, test_fraction=test_fraction, where=source)
+        x, y = draw.x_train, draw.y_train
+        draw = replace(draw, x_train=_f64(x[train]), y_train=_f64(y[train]),
+                       x_test=_f64(x[test]), y_test=_f64(y[test]))  # fmt: skip
+        _require_both_classes("file", seed, draw.y_train)
+    if standardize:
+        x_train, x_test = _standardized(source, draw.x_train, draw.x_test, draw.feature_names)
+        draw = replace(draw, x_train=x_train, x_test=x_test)
+    return draw
 
+
+_OWN_TEST_SET = (
+    "{source}: the file has its own test set (x_test, y_test); test_fraction splits a file "
+    "without one: remove test_fraction, or the test arrays from the file"
+)
 
 #: Data kind -> generator ``f(seed, **options) -> DataDraw``.
 GENERATORS: dict[str, Callable[..., DataDraw]] = {
@@ -611,18 +785,19 @@ GENERATORS: dict[str, Callable[..., DataDraw]] = {
     "separable": separable,
     "soudry": soudry,
     "breast_cancer": breast_cancer,
+    "iris": iris,
+    "wine": wine,
     "file": _file_kind,
 }
 
-#: Data kind -> {option: default}, read from the generators' signatures so it
-#: cannot drift from them. ``None`` for ``file``'s ``path`` means "required".
+#: Data kind -> {option: default}, as the schema declares them (``None`` for ``file``'s
+#: ``path`` means "required"; ``train_fraction`` 0.7 applies without ``test_fraction``).
 GENERATOR_OPTIONS: dict[str, dict[str, object]] = {
     kind: {
-        p.name: p.default
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        name: (None if value is REQUIRED else value)
+        for name, value in schema.kind_defaults(kind).items()
     }
-    for kind, fn in GENERATORS.items()
+    for kind in schema.DATA_KINDS
 }
 
 
@@ -644,6 +819,21 @@ def with_intercept(draw: DataDraw) -> DataDraw:
     )
 
 
+def _check_kind_and_options(kind: str, options) -> None:
+    if kind not in GENERATORS:
+        raise ValueError(
+            f"unknown data kind {kind!r}; {schema.suggest(kind, GENERATORS)}allowed: "
+            f"{', '.join(GENERATORS)}"
+        )
+    allowed = GENERATOR_OPTIONS[kind]
+    for name in options:
+        if name not in allowed:
+            raise ValueError(
+                f"unknown option {name!r} for data kind {kind!r}; "
+                f"allowed: {', '.join(allowed) or '(none)'}"
+            )
+
+
 def make_data(kind: str, *, seed: int, intercept: bool = False, **options) -> DataDraw:
     """Draw a data set by name, validating the kind and every option.
 
@@ -657,48 +847,289 @@ def make_data(kind: str, *, seed: int, intercept: bool = False, **options) -> Da
         Append a constant 1.0 column named ``"intercept"`` (after any
         standardisation); see :func:`with_intercept`.
     **options
-        Generator options; allowed names and defaults are in :data:`GENERATOR_OPTIONS`.
+        Generator options; allowed names and defaults are in :data:`GENERATOR_OPTIONS`
+        (declared in :mod:`logsim.schema`).
 
     Raises
     ------
     ValueError
         Unknown kind or option, or an option value out of range.
     """
-    if kind not in GENERATORS:
-        raise ValueError(f"unknown data kind {kind!r}; allowed: {', '.join(GENERATORS)}")
-    allowed = GENERATOR_OPTIONS[kind]
-    for name in options:
-        if name not in allowed:
-            raise ValueError(
-                f"unknown option {name!r} for data kind {kind!r}; "
-                f"allowed: {', '.join(allowed) or '(none)'}"
-            )
+    _check_kind_and_options(kind, options)
     seed = check_seed(seed)
-    intercept = _bool_option(_where(kind), "intercept", intercept)
+    intercept = _option(kind, "intercept", intercept)
     draw = GENERATORS[kind](seed, **options)
     return with_intercept(draw) if intercept else draw
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """The shapes of a data draw, known without drawing it (:func:`data_shape`).
+
+    ``dim`` and ``feature_names`` count an intercept column; ``has_posterior``:
+    ``p_train``/``p_test`` are set; ``has_w_star``: ``w_star`` is set.
+    """
+
+    n_train: int
+    n_test: int
+    dim: int
+    feature_names: tuple[str, ...]
+    has_posterior: bool
+    has_w_star: bool
+
+
+def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
+    """The shapes ``make_data(kind, seed=s, intercept=..., **options)`` gives, for every seed.
+
+    Nothing is drawn: synthetic kinds from their options, bundled data from
+    :data:`logsim.schema.REAL_DATA`, file data from the CSV header and row count
+    or the ``.npz`` array headers (cached per file, its size and modification
+    time). Options are validated as by :func:`make_data`; label values and
+    feature values of a file are not read, so a file can still fail to load.
+
+    Examples
+    --------
+    >>> shape = data_shape("gaussian", n_train=50, dim=3, intercept=True)
+    >>> shape.n_train, shape.n_test, shape.dim, shape.feature_names
+    (50, 2000, 4, ('x0', 'x1', 'x2', 'intercept'))
+    """
+    _check_kind_and_options(kind, options)
+    intercept = _option(kind, "intercept", intercept)
+    opts = {**GENERATOR_OPTIONS[kind], **options}
+    where = _where(kind)
+    if kind in ("gaussian", "logistic_model", "separable"):
+        n_train, n_test, dim = (_option(kind, k, opts[k]) for k in ("n_train", "n_test", "dim"))
+        names = _names(dim)
+    elif kind == "soudry":
+        n_random, n_test = _option(kind, "n_random", opts["n_random"]), _option(
+            kind, "n_test", opts["n_test"])  # fmt: skip
+        n_train, names = len(SOUDRY_SUPPORT_POS) * 2 + n_random, _names(2)
+    elif kind in REAL_DATA:
+        facts = REAL_DATA[kind]
+        fractions = {
+            k: None if options.get(k) is None else _option(kind, k, options[k])
+            for k in ("train_fraction", "test_fraction")
+        }
+        n_train, n_test = _split_sizes(where, facts.n_samples, **fractions)
+        features = opts["features"]
+        cols = facts.n_features if features is None else _option(kind, "features", features)
+        cols = range(cols) if isinstance(cols, int) else cols
+        all_names = _bundled_raw(kind)[2]  # scikit-learn's bundled file, read once
+        names = tuple(all_names[j] for j in cols)
+    else:
+        path = opts["path"]
+        if path is None:
+            raise ValueError("data kind 'file': option path is required (a .npz or .csv file)")
+        n, n_file_test, names = _file_header(path, opts["label"])
+        fraction = opts["test_fraction"]
+        if not fraction:
+            n_train, n_test = n, n_file_test
+        else:
+            if n_file_test:
+                raise ValueError(_OWN_TEST_SET.format(source=str(path)))
+            n_train, n_test = _split_sizes(
+                str(path), n, None, _option(kind, "test_fraction", fraction)
+            )
+    return DataShape(
+        n_train=n_train,
+        n_test=n_test,
+        dim=len(names) + int(intercept),
+        feature_names=(*names, "intercept") if intercept else tuple(names),
+        has_posterior=kind in schema.SOFT_KINDS,
+        has_w_star=kind in ("gaussian", "logistic_model", "separable", "soudry"),
+    )
+
+
+def _file_key(path) -> tuple:
+    p = Path(path).resolve()
+    try:
+        st = p.stat()
+    except OSError:
+        raise ValueError(f"{path}: data file not found (expected a .npz or .csv file)") from None
+    return str(p), st.st_size, st.st_mtime_ns
+
+
+def _file_header(path, label) -> tuple[int, int, tuple[str, ...]]:
+    """``(n_rows, n_test_rows, feature_names)`` of a data file without parsing its values."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".npz", ".csv"):
+        raise ValueError(
+            f"{path}: unsupported data file extension {Path(path).suffix!r}; expected .npz or .csv"
+        )
+    if suffix == ".npz" and label is not None:
+        raise ValueError(f"{path}: label={label!r} applies to .csv files only")
+    if suffix == ".csv" and label is None:
+        raise ValueError(f"{path}: a .csv data file needs label=<name of the label column>")
+    return _header_cached(*_file_key(path), str(path), label)
+
+
+@functools.lru_cache(maxsize=64)
+def _header_cached(resolved, _size, _mtime, source, label) -> tuple[int, int, tuple[str, ...]]:
+    if resolved.lower().endswith(".csv"):
+        with open(resolved, newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise ValueError(f"{source}: empty file; expected a header row naming the columns")
+            n = sum(1 for _ in reader)
+        header = [h.strip() for h in header]
+        k = _label_column(source, header, label)
+        return n, 0, tuple(h for j, h in enumerate(header) if j != k)
+    shapes = {}
+    names = None
+    try:
+        with zipfile.ZipFile(resolved) as archive:
+            for name in ("x_train", "y_train", "x_test", "y_test"):
+                if f"{name}.npy" in archive.namelist():
+                    with archive.open(f"{name}.npy") as member:
+                        shapes[name] = _npy_shape(member)
+            if "feature_names.npy" in archive.namelist():  # small: read it
+                with archive.open("feature_names.npy") as member:
+                    names = np.lib.format.read_array(member, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{source}: cannot read as .npz without pickle: {exc}") from exc
+    missing = [name for name in ("x_train", "y_train") if name not in shapes]
+    if missing:
+        raise ValueError(
+            f"{source}: missing array(s) {', '.join(missing)}; expected x_train, y_train "
+            "and optionally x_test, y_test, feature_names"
+        )
+    x_shape = shapes["x_train"]
+    if len(x_shape) != 2:
+        raise ValueError(
+            f"{source}: x_train must be a 2-D array (n_samples, n_features), got shape {x_shape}"
+        )
+    n_test = shapes["x_test"][0] if "x_test" in shapes and len(shapes["x_test"]) == 2 else 0
+    if names is None or names.shape != (x_shape[1],):  # load_arrays refuses a wrong length
+        return x_shape[0], n_test, _names(x_shape[1])
+    return x_shape[0], n_test, tuple(str(s) for s in names.tolist())
+
+
+def _npy_shape(member) -> tuple[int, ...]:
+    """The shape in a ``.npy`` header (the data are not read)."""
+    fmt = np.lib.format
+    major, _ = fmt.read_magic(member)
+    read = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+    return read(member, max_header_size=1 << 20)[0]
+
+
+# --------------------------------------------------------------------------- data files
+
+
+class DataFileError(ValueError):
+    """A data file that is missing, or not the file a scenario or result was made from."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (cached per path, size and modification time)."""
+    return _sha256_cached(*_file_key(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_cached(resolved, _size, _mtime) -> str:
+    h = hashlib.sha256()
+    with open(resolved, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_data_file(path: str | Path, sha256: str) -> None:
+    """Raise :class:`DataFileError` unless ``path`` exists and has SHA-256 ``sha256``.
+
+    For a result or a resumed run: ``sha256`` is :attr:`Scenario.data_sha256`
+    as stored when the run began, ``path`` the resolved data path.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataFileError(
+            f"{path}: data file not found (moved or deleted?); the run used a file with "
+            f"SHA-256 {sha256}"
+        )
+    digest = file_sha256(p)
+    if digest != sha256.lower():
+        raise DataFileError(
+            f"{path}: data file changed: its SHA-256 is now {digest}, the run used {sha256}"
+        )
+
+
+class NoTestSetWarning(UserWarning):
+    """A scenario's data file has no test set and no ``test_fraction`` splits one off."""
+
+
+def no_test_set_message(path) -> str:
+    """The text of :class:`NoTestSetWarning` for data file ``path``."""
+    npz = " add arrays x_test and y_test to the file," if str(path).lower().endswith(".npz") else ""
+    return (
+        f"{path} has no test set and no [data] test_fraction is set: every test_* variable "
+        "(test loss, accuracy, calibration) will be NaN, and plots of them empty. Set "
+        f"test_fraction = 0.3 (a stratified held-out split drawn from the seed),{npz} or set "
+        "test_fraction = 0 to train on every sample knowingly."
+    )
 
 
 # --------------------------------------------------------------------------- user data
 
 
-def _labels(source: str, name: str, y) -> np.ndarray:
+def _label_values(source: str, name: str, y, positive=None) -> np.ndarray:
+    """Labels as float 0/1: 0/1 or -1/+1 numbers, or ``positive`` against the other value."""
     y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
-        raise ValueError(f"{source}: {name} must hold numeric 0/1 labels, got dtype {y.dtype}")
     if y.ndim != 1:
         raise ValueError(f"{source}: {name} must be a 1-D array, got shape {y.shape}")
+    if positive is not None:
+        if y.dtype.kind in "USO":
+            values = np.char.strip(y.astype(str))
+            target = str(positive).strip()
+        elif y.dtype.kind in "biuf":
+            values, target = y, positive
+            if isinstance(positive, str):
+                try:
+                    target = float(positive)
+                except ValueError:
+                    raise ValueError(
+                        f"{source}: {name} holds numbers; positive = {positive!r} is not one"
+                    ) from None
+        else:
+            raise ValueError(f"{source}: {name} must hold labels, got dtype {y.dtype}")
+        found = np.unique(values)
+        shown = ", ".join(map(str, found[:10])) + (", ..." if found.size > 10 else "")
+        if found.size > 2:
+            raise ValueError(
+                f"{source}: {name} has {found.size} distinct labels ({shown}); a binary problem "
+                "needs two"
+            )
+        if name == "y_train" and target not in found.tolist():
+            raise ValueError(
+                f"{source}: positive = {positive!r} is not a label of {name}; labels: {shown}"
+            )
+        return _f64(values == target)
+    if y.dtype.kind in "USO":
+        found = np.unique(np.char.strip(y.astype(str)))
+        shown = ", ".join(found[:10].tolist()) + (", ..." if found.size > 10 else "")
+        raise ValueError(
+            f"{source}: {name} holds text labels ({shown}); set positive = the label of the "
+            "positive class (e.g. positive = " + repr(str(found[-1])) + ")"
+        )
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{source}: {name} must hold numeric 0/1 labels, got dtype {y.dtype}")
     y = y.astype(np.float64)
     bad_count = int(np.count_nonzero(~np.isfinite(y)))
     if bad_count:
         raise ValueError(f"{source}: {name} has {bad_count} non-finite values (NaN or inf)")
+    signed = (y == -1.0) | (y == 1.0)
+    if signed.all() and (y == -1.0).any():
+        return _f64(y == 1.0)  # -1/+1 labels
     other = (y != 0.0) & (y != 1.0)
     if other.any():
         values = np.unique(y[other])
         shown = ", ".join(f"{v:g}" for v in values[:10]) + (", ..." if values.size > 10 else "")
         raise ValueError(
-            f"{source}: {name} must hold labels in {{0, 1}}; found {int(other.sum())} "
-            f"other values: {shown}"
+            f"{source}: {name} must hold labels in {{0, 1}} or {{-1, +1}}; found "
+            f"{int(other.sum())} other values: {shown} (name the positive class with positive = "
+            "...)"
         )
     return _f64(y)
 
@@ -727,6 +1158,7 @@ def load_arrays(
     *,
     source: str = "arrays",
     feature_names: Sequence[str] | None = None,
+    positive=None,
 ) -> DataDraw:
     """Validate user arrays and wrap them as a :class:`DataDraw` of kind ``"file"``.
 
@@ -735,7 +1167,9 @@ def load_arrays(
     x_train : array_like, shape (n, d)
         Real features (bool/int/float); at least 2 rows, all finite.
     y_train : array_like, shape (n,)
-        Labels 0/1 as bool, int or float; both classes must be present.
+        Labels 0/1 (bool, int or float) or -1/+1 (-1 becomes 0); with ``positive``,
+        any two values (strings too): ``positive`` becomes 1, the other 0. Both
+        classes must be present.
     x_test, y_test : array_like or None
         Both or neither; ``x_test`` must have ``d`` columns. Missing test data
         gives empty arrays of shape ``(0, d)`` and ``(0,)``.
@@ -743,6 +1177,8 @@ def load_arrays(
         Named in every error message (e.g. the file path).
     feature_names : sequence of str, optional
         ``d`` names; default ``x0, x1, ...``.
+    positive : str or int, optional
+        The label value of the positive class.
 
     Returns
     -------
@@ -750,7 +1186,7 @@ def load_arrays(
         Fresh float64 C-contiguous copies; ``p_*``, ``w_star``, ``b_star`` are ``None``.
     """
     x_tr = _features(source, "x_train", x_train)
-    y_tr = _labels(source, "y_train", y_train)
+    y_tr = _label_values(source, "y_train", y_train, positive)
     n, d = x_tr.shape
     if y_tr.shape[0] != n:
         raise ValueError(f"{source}: x_train has {n} rows but y_train has {y_tr.shape[0]} labels")
@@ -766,7 +1202,7 @@ def load_arrays(
         x_te, y_te = np.zeros((0, d)), np.zeros(0)
     else:
         x_te = _features(source, "x_test", x_test)
-        y_te = _labels(source, "y_test", y_test)
+        y_te = _label_values(source, "y_test", y_test, positive)
         if x_te.shape[1] != d:
             raise ValueError(f"{source}: x_test has {x_te.shape[1]} features but x_train has {d}")
         if y_te.shape[0] != x_te.shape[0]:
@@ -785,7 +1221,7 @@ def load_arrays(
 _NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "feature_names")
 
 
-def load_file(path: str | Path, *, label: str | None = None) -> DataDraw:
+def load_file(path: str | Path, *, label: str | None = None, positive=None) -> DataDraw:
     """Load user data from ``.npz`` or ``.csv`` (never unpickles anything).
 
     * ``.npz``: arrays ``x_train``, ``y_train`` and optionally ``x_test``,
@@ -793,10 +1229,14 @@ def load_file(path: str | Path, *, label: str | None = None) -> DataDraw:
       ignored. Read with ``np.load(path, allow_pickle=False)``. ``label`` must
       be ``None``.
     * ``.csv``: a header row, then one sample per row; the column named
-      ``label`` holds 0/1 labels and every other column is a feature (named by
+      ``label`` holds the labels and every other column is a feature (named by
       the header). There is no test split: the test arrays are empty, ``(0, d)``.
 
-    The arrays are then validated by :func:`load_arrays` with ``source=path``.
+    Labels are 0/1 or -1/+1 numbers, or any two values with ``positive`` naming
+    the positive one (``positive = "M"`` for a column of ``B``/``M``). The
+    arrays are validated by :func:`load_arrays` with ``source=path``; the
+    parsed file is cached per path, size and modification time (fresh arrays
+    every call).
 
     Raises
     ------
@@ -812,19 +1252,25 @@ def load_file(path: str | Path, *, label: str | None = None) -> DataDraw:
     if suffix == ".npz":
         if label is not None:
             raise ValueError(f"{source}: label={label!r} applies to .csv files only")
-        return _load_npz(p, source)
-    if suffix == ".csv":
+        draw = _load_npz_cached(*_file_key(p), source, positive)
+    elif suffix == ".csv":
         if label is None:
             raise ValueError(f"{source}: a .csv data file needs label=<name of the label column>")
-        return _load_csv(p, source, label)
-    raise ValueError(
-        f"{source}: unsupported data file extension {p.suffix!r}; expected .npz or .csv"
-    )
+        draw = _load_csv_cached(*_file_key(p), source, label, positive)
+    else:
+        raise ValueError(
+            f"{source}: unsupported data file extension {p.suffix!r}; expected .npz or .csv"
+        )
+    return replace(
+        draw, x_train=_f64(draw.x_train), y_train=_f64(draw.y_train),
+        x_test=_f64(draw.x_test), y_test=_f64(draw.y_test),
+    )  # fmt: skip
 
 
-def _load_npz(p: Path, source: str) -> DataDraw:
+@functools.lru_cache(maxsize=8)
+def _load_npz_cached(resolved, _size, _mtime, source, positive) -> DataDraw:
     try:
-        with np.load(p, allow_pickle=False) as archive:
+        with np.load(resolved, allow_pickle=False) as archive:
             found = list(archive.files)
             arrays = {name: archive[name] for name in _NPZ_ARRAYS if name in found}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
@@ -838,50 +1284,64 @@ def _load_npz(p: Path, source: str) -> DataDraw:
     names = arrays.get("feature_names")
     if names is not None and names.dtype.kind not in "US":
         raise ValueError(f"{source}: feature_names must be a string array, got {names.dtype}")
-    return load_arrays(
-        arrays["x_train"],
-        arrays["y_train"],
-        arrays.get("x_test"),
-        arrays.get("y_test"),
-        source=source,
+    return _read_only(load_arrays(
+        arrays["x_train"], arrays["y_train"], arrays.get("x_test"), arrays.get("y_test"),
+        source=source, positive=positive,
         feature_names=None if names is None else [str(s) for s in names.tolist()],
-    )
+    ))  # fmt: skip
 
 
-def _load_csv(p: Path, source: str, label: str) -> DataDraw:
-    with p.open(newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        raise ValueError(f"{source}: empty file; expected a header row naming the columns")
-    header = [h.strip() for h in rows[0]]
+def _label_column(source: str, header: list[str], label: str) -> int:
     if label not in header:
         raise ValueError(f"{source}: no label column {label!r}; columns are {', '.join(header)}")
     if header.count(label) > 1:
         raise ValueError(f"{source}: label column {label!r} appears more than once")
-    values = np.empty((len(rows) - 1, len(header)))
+    if len(header) < 2:
+        raise ValueError(f"{source}: no feature columns besides the label {label!r}")
+    return header.index(label)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_csv_cached(resolved, _size, _mtime, source, label, positive) -> DataDraw:
+    with open(resolved, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise ValueError(f"{source}: empty file; expected a header row naming the columns")
+    header = [h.strip() for h in rows[0]]
+    k = _label_column(source, header, label)
+    feature_cols = [j for j in range(len(header)) if j != k]
+    values = np.empty((len(rows) - 1, len(feature_cols)))
+    labels = []
     for i, row in enumerate(rows[1:]):
         line = i + 2
         if len(row) != len(header):
             raise ValueError(
                 f"{source}: line {line} has {len(row)} fields, the header has {len(header)}"
             )
-        for j, cell in enumerate(row):
+        labels.append(row[k].strip())
+        for out, j in enumerate(feature_cols):
             try:
-                values[i, j] = float(cell)
+                values[i, out] = float(row[j])
             except ValueError:
                 raise ValueError(
-                    f"{source}: line {line}, column {header[j]!r}: {cell!r} is not a number"
+                    f"{source}: line {line}, column {header[j]!r}: {row[j]!r} is not a number"
                 ) from None
-    k = header.index(label)
-    feature_cols = [j for j in range(len(header)) if j != k]
-    if not feature_cols:
-        raise ValueError(f"{source}: no feature columns besides the label {label!r}")
-    return load_arrays(
-        values[:, feature_cols],
-        values[:, k],
-        source=source,
-        feature_names=[header[j] for j in feature_cols],
-    )
+    y = np.asarray(labels, dtype=str)
+    if not (isinstance(positive, str)):
+        try:  # numeric labels (0/1, -1/+1, or numbers named by an integer positive)
+            y = np.asarray([float(v) for v in labels], dtype=np.float64)
+        except ValueError:
+            pass
+    return _read_only(load_arrays(
+        values, y, source=source, feature_names=[header[j] for j in feature_cols],
+        positive=positive,
+    ))  # fmt: skip
+
+
+def _read_only(draw: DataDraw) -> DataDraw:
+    for a in (draw.x_train, draw.y_train, draw.x_test, draw.y_test):
+        a.flags.writeable = False  # cached: load_file hands out copies
+    return draw
 
 
 # --------------------------------------------------------------------------- label transforms
@@ -912,30 +1372,13 @@ def flip_rates(
         Non-zero rates cannot be combined with a non-zero ``noise_rate``.
     """
     where = "flip_rates"
-    noise_rate = _real_option(where, "noise_rate", noise_rate, 0.0, 0.5, high_open=True)
-    if not rho_pos and not rho_neg:  # None or 0: no class-conditional noise asked for
+    noise_rate = _checked(where, "noise_rate", noise_rate)
+    rp = 0.0 if rho_pos is None else _checked(where, "rho_pos", rho_pos)
+    rn = 0.0 if rho_neg is None else _checked(where, "rho_neg", rho_neg)
+    RULES.one_noise_model.check(where, noise_rate=noise_rate, rho_pos=rp, rho_neg=rn)
+    if not rp and not rn:  # no class-conditional noise asked for
         return noise_rate, noise_rate
-    if noise_rate != 0.0:
-        raise ValueError(
-            f"{where}: give either a symmetric noise_rate ({noise_rate!r}) or "
-            f"class-conditional rho_pos/rho_neg ({rho_pos!r}/{rho_neg!r}), not both"
-        )
-    rp = (
-        0.0
-        if rho_pos is None
-        else _real_option(where, "rho_pos", rho_pos, 0.0, 1.0, high_open=True)
-    )
-    rn = (
-        0.0
-        if rho_neg is None
-        else _real_option(where, "rho_neg", rho_neg, 0.0, 1.0, high_open=True)
-    )
-    if rp + rn >= 1.0:
-        raise ValueError(
-            f"noise transition matrix T is singular or label-inverting: rho_pos + rho_neg = "
-            f"{rp!r} + {rn!r} = {rp + rn:g} must be < 1 (det T = 1 - rho_pos - rho_neg "
-            f"= {1.0 - rp - rn:g})"
-        )
+    RULES.transition.check(where, rho_pos=rp, rho_neg=rn)
     return rp, rn
 
 
@@ -945,7 +1388,7 @@ def flip_uniforms(seed: int, n: int) -> np.ndarray:
     Sample ``i`` always gets the same uniform, whatever the noise rate, so cells
     sharing a seed share the flips (common random numbers).
     """
-    n = _int_option("flip_uniforms", "n", n, 0)
+    n = _checked("flip_uniforms", "n", n, Int(0))
     return generator(seed, STREAM_FLIP).random(n)
 
 
@@ -1009,20 +1452,13 @@ def training_targets(
         or ``soft``).
     """
     where = "training_targets"
-    smoothing = _real_option(where, "smoothing", smoothing, 0.0, 1.0, high_open=True)
-    soft = _bool_option(where, "soft", soft)
+    smoothing = _checked(where, "smoothing", smoothing)
+    soft = _checked(where, "soft", soft)
     rp, rn = flip_rates(noise_rate, rho_pos, rho_neg)
     if soft:
-        if draw.p_train is None:
-            raise ValueError(
-                f"{where}: soft=True needs a true posterior, but data kind {draw.kind!r} "
-                "has none (p_train is None); use gaussian or logistic_model"
-            )
-        if rp or rn:
-            raise ValueError(
-                f"{where}: soft=True (the true posterior as target) cannot be combined with "
-                f"label noise (got rho_pos={rp!r}, rho_neg={rn!r}); allowed: no noise"
-            )
+        if draw.p_train is None:  # the kinds of schema.SOFT_KINDS, or a draw with p_train
+            RULES.soft_needs_posterior.check(where, kind=draw.kind, soft=True)
+        RULES.soft_not_flipped.check(where, soft=True, noise_rate=0.0, rho_pos=rp, rho_neg=rn)
         p = _f64(draw.p_train)
         return (p * (1.0 - smoothing) + smoothing / 2.0 if smoothing else p), _f64(draw.y_train)
     if rp or rn:

@@ -17,17 +17,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from logsim import kernels
-from logsim.losses import (
-    CORRECTED_LOSSES,
-    POSITIVE_LOSSES,
-    check_transition,
-    loss_code,
-    loss_units,
-)
+from logsim.losses import CORRECTED_LOSSES, loss_code, loss_units
 from logsim.rng import STREAM_BATCH, check_seed, stream_key
-
-METHODS = ("gd", "sgd", "normalized_gd")
-NORMALIZATIONS = ("gradient", "loss")
+from logsim.schema import KEYS, METHODS, NORMALIZATIONS, RULES, Invalid
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -99,6 +91,19 @@ def _per_trajectory(name, value, R, dtype):
         raise ValueError(f"{name} must be a scalar or have one value per trajectory ({R}), "
                          f"got shape {arr.shape}")
     return arr
+
+
+def _at(r: int, R: int) -> str:
+    """Where a per-trajectory check failed, for messages (nothing for a single trajectory)."""
+    return f"trajectory {r}" if R > 1 else ""
+
+
+def _schema_check(name: str, value) -> None:
+    """``value`` checked as :data:`logsim.schema.KEYS` declares key ``name``."""
+    try:
+        KEYS[name].check(value)
+    except Invalid as bad:
+        raise ValueError(f"{name} {bad.reason}, got {value!r}") from None
 
 
 def run_batch(
@@ -184,12 +189,8 @@ def run_batch(
             raise ValueError(
                 f"unknown normalize {norm!r}; allowed: {', '.join(NORMALIZATIONS)}"
             )
-        if m == "normalized_gd" and norm == "loss" and losses[r] not in POSITIVE_LOSSES:
-            raise ValueError(
-                f"normalize = 'loss' divides the step by the loss value, which for "
-                f"loss {losses[r]!r} can be zero or negative; allowed losses: "
-                f"{', '.join(POSITIVE_LOSSES)}"
-            )
+        RULES.normalize_by_positive_loss.check(_at(r, R), method=m, normalize=norm,
+                                               loss=losses[r])
         method_codes[r] = {
             "gd": kernels.GD,
             "sgd": kernels.SGD,
@@ -197,25 +198,24 @@ def run_batch(
         }[m]
 
     lr = _per_trajectory("learning_rate", learning_rate, R, np.float64)
-    bad = ~np.isfinite(lr) | (lr <= 0)
-    if np.any(bad):
-        raise ValueError(
-            f"learning_rate must be a finite number > 0, got {float(lr[bad][0])!r}"
-        )
+    for value in np.unique(lr):  # a sweep has few distinct step sizes
+        _schema_check("learning_rate", float(value))
     uses_sgd = method_codes == kernels.SGD
-    if np.any(uses_sgd) and batch_size is None:
-        raise ValueError("method 'sgd' needs a batch_size, an integer in [1, n_train]")
-    bs = _per_trajectory("batch_size", n if batch_size is None else batch_size, R, object)
-    for b in bs[uses_sgd]:
-        if isinstance(b, bool) or not isinstance(b, int | np.integer) or not 1 <= b <= n:
-            raise ValueError(f"batch_size must be an integer in [1, {n}] (n_train), got {b!r}")
+    bs = _per_trajectory("batch_size", batch_size, R, object)
+    for r in np.flatnonzero(uses_sgd):
+        RULES.sgd_needs_batch_size.check(_at(r, R), method="sgd", batch_size=bs[r])
+        _schema_check("batch_size", bs[r])
+        RULES.batch_size_at_most_n_train.check(_at(r, R), method="sgd", batch_size=bs[r],
+                                               n_train=n)
     bs = np.array([int(b) if u else n for b, u in zip(bs, uses_sgd, strict=True)], np.int64)
 
     rp = _per_trajectory("rho_pos", rho_pos, R, np.float64)
     rn = _per_trajectory("rho_neg", rho_neg, R, np.float64)
     for r in range(R):
         if losses[r] in CORRECTED_LOSSES:
-            check_transition(float(rp[r]), float(rn[r]))
+            _schema_check("rho_pos", float(rp[r]))
+            _schema_check("rho_neg", float(rn[r]))
+            RULES.transition.check(_at(r, R), rho_pos=float(rp[r]), rho_neg=float(rn[r]))
 
     seeds = _per_trajectory("batch_seed", batch_seed, R, object)
     keys = np.array([stream_key(check_seed(s), STREAM_BATCH) for s in seeds], dtype=np.uint64)

@@ -12,10 +12,10 @@ How the figures are made
 * Disk: the same plus the storage chunks' padding and netCDF4/HDF5 metadata (the file is
   written uncompressed, so this is known in advance; within a few per cent, tested).
 * Peak memory: the process's own size once logsim and its compiled kernels are loaded
-  (:data:`BASE_BYTES`, measured) plus what the largest chunk holds at once: its cells'
-  arrays about three times over (the kernel's record, the analysis, the copies placed
-  into the file), its data draws and their stacked copies, the draw cache and the
-  hash's read-back blocks.
+  (:data:`BASE_BYTES`, measured) plus what the largest chunk holds at once
+  (:attr:`~logsim.planner.Plan.cell_bytes` per cell: its arrays and its share of its
+  data draw, each about three times over), the draw cache and the hash's read-back
+  blocks.
 * Time: the work of each stage (multiply-adds of the trajectories, logits scored and
   Platt-fitted, SVMs, bytes written) times its cost per unit measured on the
   development machine, scaled by the ratio of a short NumPy timing on this machine to
@@ -183,12 +183,14 @@ def _disk_bytes(p: Plan) -> int:
 
 
 def _peak_memory(p: Plan) -> int:
-    m = p.chunk_size
-    draws_per_chunk = max(1, -(-m // p.cells_per_draw))
-    draw = (p.n_train + p.n_test) * (p.n_features + 2) * 8
-    data = draws_per_chunk * draw * 3 + min(draws_per_chunk * draw, 256 * 2**20)
-    hashing = 4 * 8 * 2**20
-    return int(BASE_BYTES + 3 * m * p.cell_bytes + data + hashing)
+    from logsim.chunk import DRAW_CACHE_BYTES
+    from logsim.store import HASH_BLOCK
+
+    m = p.chunk_cells
+    draws = min(p.n_draws, -(-m // p.cells_per_draw))
+    cache = min(draws * p.draw_bytes, DRAW_CACHE_BYTES)
+    hashing = 4 * 8 * HASH_BLOCK
+    return int(BASE_BYTES + m * p.cell_bytes + cache + hashing)
 
 
 def _work(p: Plan) -> dict[str, float]:
@@ -270,7 +272,7 @@ def _savings(p: Plan) -> dict[str, int]:
         weights = by["weights"]
         out["weights = false"] = weights
         K = len(p.checkpoints)
-        if K > 1 and p.scenario.record.get("weights", True) is True:
+        if K > 1 and p.scenario.record["weights"] is True:
             out['weights = "last"'] = weights - weights // K
     data = sum(by.get(n, 0) for n in ("x_train", "clean_labels", "x_test", "y_test",
                                       "p_train", "p_test", "w_star", "targets"))
@@ -293,6 +295,6 @@ def check_resources(estimate: Estimate) -> None:
         raise ResourceError(
             f"the sweep would need about {_size(estimate.peak_memory_bytes)} of memory but "
             f"only {_size(estimate.memory_available)} is available; use a smaller "
-            f"--chunk-size (now {estimate.plan.chunk_size} cells of "
-            f"{_size(estimate.plan.cell_bytes)}), {advice}")
+            f"--chunk-size (now {estimate.plan.chunk_cells} cells of about "
+            f"{_size(estimate.plan.cell_bytes)} each), {advice}")
 

@@ -65,18 +65,6 @@ STORAGE_CHUNK_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
-class DrawShape:
-    """Shapes of one data draw (equal for every seed of the same ``[data]`` options)."""
-
-    n_train: int
-    n_test: int
-    dim: int
-    feature_names: tuple[str, ...]
-    has_posterior: bool
-    has_w_star: bool
-
-
-@dataclass(frozen=True)
 class StoredVariable:
     """A variable of the result: its registry entry, dims, shape and attributes."""
 
@@ -261,7 +249,7 @@ class Plan:
     # ------------------------------------------------------------------ shapes
 
     @cached_property
-    def draw_shapes(self) -> list[DrawShape]:
+    def draw_shapes(self) -> list[datamod.DataShape]:
         """The shape of every distinct ``[data]`` option set (seed aside)."""
         swept = [a for a in self.data_axes if a != "seed"]
         values = dict(self.scenario.grid)
@@ -295,10 +283,9 @@ class Plan:
     @cached_property
     def analysis(self) -> Mapping[str, Any]:
         """The ``[analysis]`` options: ``bins``, ``groups``, ``platt_at``."""
-        table = dict(getattr(self.scenario, "analysis", None) or {})
-        return {"bins": table.get("bins", 15), "groups": tuple(table.get("groups",
-                                                                         ANALYSIS_GROUPS)),
-                "platt_at": table.get("platt_at", "all")}
+        table = self.scenario.analysis
+        return {"bins": table["bins"], "groups": tuple(table["groups"]),
+                "platt_at": table["platt_at"]}
 
     @cached_property
     def has_posterior(self) -> bool:
@@ -317,7 +304,7 @@ class Plan:
         if var.needs == "corrected" and not self.has_corrected_loss:
             return False
         if var.group == "weights":
-            return record.get("weights", True) is not False
+            return record["weights"] is not False
         if var.group == "data":
             return bool(record["data"])
         if var.group in ANALYSIS_GROUPS:
@@ -330,7 +317,7 @@ class Plan:
 
     @cached_property
     def trailing_sizes(self) -> dict[str, int]:
-        weights = self.scenario.record.get("weights", True)
+        weights = self.scenario.record["weights"]
         return {"step": len(self.checkpoints), "weight_step": 1 if weights == "last" else
                 len(self.checkpoints), "feature": self.n_features, "sample": self.n_train,
                 "test_sample": self.n_test}
@@ -344,7 +331,7 @@ class Plan:
             if not self._wanted(var):
                 continue
             dims = self._dims(var)
-            if var.name == "weights" and self.scenario.record.get("weights", True) == "last":
+            if var.name == "weights" and self.scenario.record["weights"] == "last":
                 dims = (*dims[:-2], "weight_step", "feature")
             sizes = {**self.sizes, **self.trailing_sizes}
             out.append(StoredVariable(var, dims, tuple(sizes[d] for d in dims),
@@ -369,8 +356,13 @@ class Plan:
         return coords
 
     @cached_property
-    def cell_bytes(self) -> int:
-        """Bytes a chunk holds per cell: the kernel's record (weights and losses at every
+    def draw_bytes(self) -> int:
+        """Bytes of the widest data draw (training and test features, labels, posterior)."""
+        return (self.n_train + self.n_test) * (self.n_features + 2) * 8
+
+    @cached_property
+    def cell_array_bytes(self) -> int:
+        """Bytes of one cell's arrays: the kernel's record (weights and losses at every
         checkpoint, stored or not) and every cell-level variable."""
         sizes = {**self.sizes, **self.trailing_sizes}
         kernel = len(self.checkpoints) * (self.n_features + 2) * 8
@@ -378,6 +370,19 @@ class Plan:
                      (1 if v.var.dtype == "bool" else 8)
                      for v in self.variables if v.var.level == "cell")
         return kernel + stored
+
+    @cached_property
+    def cell_bytes(self) -> int:
+        """Bytes a chunk holds per cell at its peak: its arrays about three times (the
+        kernel's record, the analysis, the blocks placed into the file) and its share of
+        its data draw about three times (the draw and its stacked copies for the kernel
+        and the analysis)."""
+        return 3 * self.cell_array_bytes + -(-3 * self.draw_bytes // self.cells_per_draw)
+
+    @property
+    def chunk_cells(self) -> int:
+        """Cells of the largest chunk."""
+        return min(self.chunk_size, self.n_trajectories)
 
     def storage_chunks(self, stored: StoredVariable) -> tuple[int, ...]:
         """Storage chunk shape of a variable: the box one computed chunk fills, capped in size.
@@ -468,23 +473,12 @@ def _axis_values(values) -> np.ndarray:
     return np.asarray([str(v) for v in vals], dtype=str)  # lists (feature subsets)
 
 
-_SHAPES: dict[tuple, DrawShape] = {}
-
-
-def draw_shape(options: Mapping[str, Any]) -> DrawShape:
-    """The shapes of a draw with ``[data]`` ``options`` (``kind``, ``intercept``, ...)."""
+def draw_shape(options: Mapping[str, Any]) -> datamod.DataShape:
+    """The shapes of a draw with ``[data]`` ``options`` (``kind``, ``intercept``, ...),
+    known without drawing it (:func:`logsim.data.data_shape`)."""
     opts = dict(options)
-    key = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else str(v))
-                       for k, v in opts.items()))
-    shape = _SHAPES.get(key)
-    if shape is None:
-        kind = opts.pop("kind")
-        intercept = opts.pop("intercept", False)
-        draw = datamod.make_data(kind, seed=0, intercept=intercept, **opts)
-        shape = DrawShape(draw.n_train, draw.n_test, draw.dim, tuple(draw.feature_names),
-                          draw.p_train is not None, draw.w_star is not None)
-        _SHAPES[key] = shape
-    return shape
+    kind = opts.pop("kind")
+    return datamod.data_shape(kind, **opts)
 
 
 def make_plan(scenario, chunk_size: int | None = None) -> Plan:

@@ -115,7 +115,8 @@ def provenance(scenario) -> dict[str, str]:
         "netcdf4_version": netCDF4.__version__,
         "platform": platform.platform(),
         "date_created": now,
-    }
+    } | ({"data_path": str(scenario.data["path"]), "data_sha256": scenario.data_sha256}
+         if scenario.data_sha256 else {})
 
 
 # --------------------------------------------------------------------------- hashing
@@ -403,10 +404,10 @@ class PartStore:
     """
 
     def __init__(self, directory, *, scenario_sha256: str, chunk_size: int, n_chunks: int,
-                 resume: bool):
+                 resume: bool, data_sha256: str | None = None):
         self.directory = Path(directory)
         self.expected = {"scenario_sha256": scenario_sha256, "chunk_size": chunk_size,
-                         "n_chunks": n_chunks}
+                         "n_chunks": n_chunks, "data_sha256": data_sha256}
         self.found_existing = False
         manifest = self.directory / "manifest.json"
         if manifest.exists():
@@ -420,6 +421,11 @@ class PartStore:
                     f"cannot resume: {self.directory} was made by a different scenario text "
                     f"(sha256 {str(found.get('scenario_sha256'))[:12]}…, this scenario "
                     f"{scenario_sha256[:12]}…); delete it to start afresh")
+            if found.get("data_sha256") != data_sha256:
+                raise ValueError(
+                    f"cannot resume: the data file changed since {self.directory} was made "
+                    f"(sha256 {str(found.get('data_sha256'))[:12]}… then, {str(data_sha256)[:12]}"
+                    "… now); delete that folder to start afresh")
             self.expected = {**self.expected, "chunk_size": int(found["chunk_size"]),
                              "n_chunks": int(found["n_chunks"])}
             self.found_existing = True

@@ -152,7 +152,8 @@ def _prepare(scenario, *, threads, out, resume, chunk_size):
     parts = None
     if out is not None:
         parts = PartStore(Path(str(out) + ".parts"), scenario_sha256=scenario.sha256,
-                          chunk_size=plan.chunk_size, n_chunks=plan.n_chunks, resume=resume)
+                          chunk_size=plan.chunk_size, n_chunks=plan.n_chunks, resume=resume,
+                          data_sha256=scenario.data_sha256)
         if parts.chunk_size != plan.chunk_size:
             plan = Plan(scenario, parts.chunk_size)
     return scenario, plan, parts

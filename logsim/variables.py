@@ -31,10 +31,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["ANALYSIS_GROUPS", "VARIABLES", "Variable", "attributes"]
+from logsim.schema import ANALYSIS_GROUPS
 
-#: Analysis groups a scenario may choose under ``[analysis] groups``.
-ANALYSIS_GROUPS = ("test", "calibration", "platt", "entropy", "geometry")
+__all__ = ["ANALYSIS_GROUPS", "VARIABLES", "Variable", "attributes"]
 
 _SEP = "; signs s = sign(targets - 1/2)"
 _SVM = "NaN where the training labels are not linearly separable through the origin"

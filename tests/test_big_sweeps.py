@@ -115,7 +115,7 @@ def test_large_results_open_lazily_and_verify_block_by_block(tmp_path):
 
 
 def test_a_failed_run_leaves_no_folder_behind(tmp_path, monkeypatch):
-    def boom(plan, chunk):
+    def boom(plan, chunk, on_stage=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr("logsim.sweep.compute_chunk", boom)

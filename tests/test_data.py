@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import itertools
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +16,9 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 from logsim import data as D
+from logsim import schema
 from logsim.rng import STREAM_SPLIT, generator
+from tests.data.make_draw_hashes import digest
 
 SYNTHETIC = ["gaussian", "logistic_model", "separable", "soudry"]
 ALL_KINDS = [*SYNTHETIC, "breast_cancer"]
@@ -23,6 +29,7 @@ ARRAYS = ["x_train", "y_train", "x_test", "y_test", "p_train", "p_test", "w_star
 
 
 def test_generator_options_are_the_documented_defaults():
+    real = {"train_fraction": 0.7, "test_fraction": None, "standardize": True, "features": None}
     assert D.GENERATOR_OPTIONS == {
         "gaussian": {
             "n_train": 200,
@@ -33,11 +40,32 @@ def test_generator_options_are_the_documented_defaults():
         },
         "logistic_model": {"n_train": 200, "n_test": 2000, "dim": 10, "w_norm": 2.0},
         "separable": {"n_train": 200, "n_test": 2000, "dim": 10, "margin": 0.1},
-        "soudry": {"n_random": 12, "asymmetric": False, "n_test": 200, "min_margin": 1.5},
-        "breast_cancer": {"train_fraction": 0.7, "features": None},
-        "file": {"path": None, "label": None},
+        "soudry": {"n_test": 200, "n_random": 12, "asymmetric": False, "min_margin": 1.5},
+        "breast_cancer": real,
+        "iris": real,
+        "wine": real,
+        "file": {
+            "test_fraction": None,
+            "standardize": False,
+            "path": None,
+            "label": None,
+            "positive": None,
+            "sha256": None,
+        },
     }
-    assert set(D.GENERATORS) == set(D.GENERATOR_OPTIONS)
+    assert set(D.GENERATORS) == set(D.GENERATOR_OPTIONS) == set(schema.DATA_KINDS)
+
+
+@pytest.mark.parametrize("kind", list(D.GENERATORS))
+def test_generator_signatures_match_the_schema(kind):
+    """The generators' keyword defaults are the schema's (train_fraction: None means 0.7)."""
+    params = inspect.signature(D.GENERATORS[kind]).parameters.values()
+    signature = {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY}
+    declared = dict(D.GENERATOR_OPTIONS[kind])
+    if "train_fraction" in declared:
+        assert signature["train_fraction"] is None and declared["train_fraction"] == 0.7
+        signature["train_fraction"] = 0.7
+    assert signature == declared
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
@@ -391,7 +419,11 @@ def test_soft_targets_are_the_posterior(kind):
 @pytest.mark.parametrize(
     ("kind", "options", "match"),
     [
-        ("gausian", {}, r"unknown data kind 'gausian'; allowed: gaussian, logistic_model"),
+        (
+            "gausian",
+            {},
+            r"unknown data kind 'gausian'; did you mean \"gaussian\"\? allowed: gaussian, logis",
+        ),
         (
             "gaussian",
             {"dimm": 3},
@@ -402,8 +434,8 @@ def test_soft_targets_are_the_posterior(kind):
         ("gaussian", {"n_train": True}, r"n_train must be an integer"),
         ("gaussian", {"n_test": -1}, r"n_test must be an integer >= 0, got -1"),
         ("gaussian", {"dim": 0}, r"dim must be an integer >= 1, got 0"),
-        ("gaussian", {"separation": -1.0}, r"separation must be a number in \[0, inf\), got -1"),
-        ("gaussian", {"separation": float("nan")}, r"separation must be a number"),
+        ("gaussian", {"separation": -1.0}, r"separation must be a finite number >= 0, got -1"),
+        ("gaussian", {"separation": float("nan")}, r"separation must be a finite number >= 0"),
         ("gaussian", {"class_balance": 1.0}, r"class_balance must be a number in \(0, 1\)"),
         ("gaussian", {"class_balance": "0.5"}, r"class_balance must be a number in \(0, 1\)"),
         (
@@ -411,21 +443,30 @@ def test_soft_targets_are_the_posterior(kind):
             {"class_balance": 1e-9, "n_train": 3},
             r"'gaussian' with seed 0: all 3 training labels are 0; both classes",
         ),
-        ("logistic_model", {"w_norm": -0.5}, r"'logistic_model': w_norm must be a number"),
-        ("logistic_model", {"w_norm": float("inf")}, r"w_norm must be a number in \[0, inf\)"),
-        ("separable", {"margin": -0.1}, r"'separable': margin must be a number in \[0, inf\)"),
-        ("soudry", {"min_margin": 1.0}, r"min_margin must be a number in \(1, inf\), got 1.0"),
+        ("logistic_model", {"w_norm": -0.5}, r"'logistic_model': w_norm must be a finite num"),
+        ("logistic_model", {"w_norm": float("inf")}, r"w_norm must be a finite number >= 0"),
+        ("separable", {"margin": -0.1}, r"'separable': margin must be a finite number >= 0"),
+        ("soudry", {"min_margin": 1.0}, r"min_margin must be a finite number > 1, got 1.0"),
         ("soudry", {"asymmetric": "yes"}, r"asymmetric must be true or false, got 'yes'"),
         ("soudry", {"n_random": -2}, r"n_random must be an integer >= 0"),
         ("breast_cancer", {"train_fraction": 0.0}, r"train_fraction must be a number in \(0, 1\]"),
         ("breast_cancer", {"train_fraction": 1.5}, r"train_fraction must be a number in \(0, 1\]"),
         ("breast_cancer", {"train_fraction": 0.001}, r"leaves 1 training samples of 569"),
-        ("breast_cancer", {"features": 0}, r"features=0 must be between 1 and 30"),
-        ("breast_cancer", {"features": 31}, r"features=31 must be between 1 and 30"),
-        ("breast_cancer", {"features": [0, 30]}, r"integers in \[0, 30\).*invalid: \[30\]"),
-        ("breast_cancer", {"features": []}, r"non-empty list of integers"),
-        ("breast_cancer", {"features": [2, 2]}, r"features has repeated indices"),
-        ("breast_cancer", {"features": "mean radius"}, r"features must be None, an int k"),
+        ("breast_cancer", {"features": 0}, r"features must be an integer k in \[1, 30\] .*got 0"),
+        ("breast_cancer", {"features": 31}, r"features must be an integer k in \[1, 30\]"),
+        ("breast_cancer", {"features": [0, 30]}, r"indices in \[0, 29\], got \[0, 30\]"),
+        ("breast_cancer", {"features": []}, r"a non-empty list of distinct feature indices"),
+        ("breast_cancer", {"features": [2, 2]}, r"list of distinct feature indices.*\[2, 2\]"),
+        ("breast_cancer", {"features": "mean radius"}, r"features must be an integer k .*'mean"),
+        ("iris", {"features": 5}, r"'iris': features must be an integer k in \[1, 4\]"),
+        ("wine", {"test_fraction": 1.0}, r"'wine': test_fraction must be a number in \[0, 1\)"),
+        (
+            "breast_cancer",
+            {"train_fraction": 0.5, "test_fraction": 0.2},
+            r"either train_fraction .* or test_fraction .*, not both",
+        ),
+        ("breast_cancer", {"standardize": 1}, r"standardize must be true or false, got 1"),
+        ("file", {"path": "x.csv", "positive": 1.5}, r"positive must be a string or an integer"),
         ("file", {}, r"data kind 'file': option path is required"),
     ],
 )
@@ -452,8 +493,10 @@ Y4 = np.array([0, 1, 1, 0])
         ((X4.astype(str), Y4), {}, r"src: x_train must be a real numeric array, got dtype <U"),
         ((X4 + 0j, Y4), {}, r"x_train must be a real numeric array, got dtype complex128"),
         ((X4, Y4[:, None]), {}, r"src: y_train must be a 1-D array"),
-        ((X4, ["a", "b", "a", "b"]), {}, r"y_train must hold numeric 0/1 labels"),
-        ((X4, [0, 1, 2, -1]), {}, r"src: y_train must hold labels in \{0, 1\}; found 2 .*: -1, 2"),
+        ((X4, ["a", "b", "a", "b"]), {}, r"y_train holds text labels \(a, b\); set positive"),
+        ((X4, [0, 1, 2, -1]), {}, r"src: y_train must hold labels in \{0, 1\} or \{-1, \+1\}; f"),
+        ((X4, [0, 1, 2, 1]), {"positive": 1}, r"src: y_train has 3 distinct labels \(0, 1, 2\)"),
+        ((X4, ["a", "b", "a", "b"]), {"positive": "c"}, r"positive = 'c' is not a label of y_t"),
         ((X4, [0, 1, 0.5, 1]), {}, r"found 1 other values: 0.5"),
         ((X4, [0, 1, np.nan, 1]), {}, r"src: y_train has 1 non-finite values"),
         ((np.where(X4 > 5, np.inf, X4), Y4), {}, r"src: x_train has 2 non-finite values"),
@@ -555,7 +598,7 @@ def test_training_target_and_flip_errors():
         (gauss, {"smoothing": 1.0}, r"smoothing must be a number in \[0, 1\), got 1\.0"),
         (gauss, {"smoothing": -0.1}, r"smoothing must be a number in \[0, 1\), got -0\.1"),
         (gauss, {"soft": 1}, r"soft must be true or false, got 1"),
-        (cancer, {"soft": True}, r"data kind 'breast_cancer' has none \(p_train is None\)"),
+        (cancer, {"soft": True}, r"need a known posterior.*got kind = 'breast_cancer'"),
         (gauss, {"soft": True, "noise_rate": 0.1}, r"cannot be combined with label noise"),
         (gauss, {"soft": True, "rho_neg": 0.1}, r"cannot be combined with label noise"),
     ]
@@ -568,3 +611,241 @@ def test_training_target_and_flip_errors():
         D.flip_uniforms(-3, 5)
     with pytest.raises(ValueError, match=r"noisy_labels: y_clean and u must be 1-D of equal"):
         D.noisy_labels(np.zeros(3), np.zeros(4), 0.1, 0.1)
+
+
+# --------------------------------------------------------------------------- bit identity
+
+
+HASHES = json.loads((Path(__file__).parent / "data" / "draw_hashes.json").read_text())
+
+
+@pytest.mark.parametrize("record", HASHES, ids=lambda r: f"{r['kind']}-{r['seed']}")
+def test_draws_are_bit_identical_to_before_the_schema(record):
+    """Arrays hashed before the data layer was rebuilt (tests/data/make_draw_hashes.py)."""
+    kind, opts = record["kind"], record["options"]
+    got = digest(D.make_data(kind, seed=record["seed"], intercept=record["intercept"], **opts))
+    assert got == record["digest"]
+    # As a scenario passes them: every option of the kind, defaults filled.
+    full = {**D.GENERATOR_OPTIONS[kind], **opts}
+    if kind in schema.REAL_DATA and full.get("test_fraction") is not None:
+        full["train_fraction"] = None
+    draw = D.make_data(kind, seed=record["seed"], intercept=record["intercept"], **full)
+    assert digest(draw) == record["digest"]
+
+
+def test_file_draws_are_the_file_values(tmp_path):
+    """Default file options (no split, no standardisation) give the file's numbers unchanged."""
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((9, 3)), np.array([0, 1] * 4 + [1])
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y)
+    draw = D.make_data("file", seed=5, path=str(tmp_path / "d.npz"))
+    assert draw.x_train.tobytes() == x.tobytes() and draw.x_test.shape == (0, 3)
+    np.testing.assert_array_equal(draw.y_train, y)
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _csv(path: Path, n: int, d: int, seed: int = 0, labels=("B", "M")) -> Path:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    y = np.array([labels[i % 2] for i in range(n)])
+    header = ",".join([*(f"f{j}" for j in range(d)), "diagnosis"])
+    rows = [",".join([*(repr(float(v)) for v in x[i]), y[i]]) for i in range(n)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+SHAPE_CASES = [
+    ("gaussian", {}), ("gaussian", {"n_train": 6, "n_test": 0, "dim": 7}),
+    ("logistic_model", {"n_train": 11, "dim": 1}), ("separable", {"n_test": 5}),
+    ("soudry", {}), ("soudry", {"n_random": 0, "n_test": 0}),
+    ("breast_cancer", {}), ("breast_cancer", {"train_fraction": 1.0, "features": 4}),
+    ("breast_cancer", {"test_fraction": 0.25, "features": [3, 1]}),
+    ("breast_cancer", {"test_fraction": 0.0, "standardize": False}),
+    ("iris", {}), ("iris", {"test_fraction": 0.5, "features": 2}),
+    ("wine", {"train_fraction": 0.33}), ("wine", {"test_fraction": 0.1}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("intercept", [False, True])
+@pytest.mark.parametrize(("kind", "options"), SHAPE_CASES)
+def test_data_shape_is_the_drawn_shape(kind, options, intercept):
+    shape = D.data_shape(kind, intercept=intercept, **options)
+    for seed in (0, 7):
+        draw = D.make_data(kind, seed=seed, intercept=intercept, **options)
+        assert (shape.n_train, shape.n_test, shape.dim) == (draw.n_train, draw.n_test, draw.dim)
+        assert shape.feature_names == draw.feature_names
+        assert shape.has_posterior == (draw.p_train is not None)
+        assert shape.has_w_star == (draw.w_star is not None)
+
+
+@pytest.mark.parametrize("intercept", [False, True])
+def test_data_shape_of_files(tmp_path, intercept):
+    csv = _csv(tmp_path / "c.csv", 23, 4)
+    rng = np.random.default_rng(2)
+    y = np.array([0, 1] * 10)
+    np.savez(tmp_path / "a.npz", x_train=rng.standard_normal((20, 3)), y_train=y)
+    np.savez(tmp_path / "b.npz", x_train=rng.standard_normal((20, 3)), y_train=y,
+             x_test=rng.standard_normal((6, 3)), y_test=y[:6], feature_names=["u", "v", "w"])
+    cases = [
+        {"path": str(csv), "label": "diagnosis", "positive": "M"},
+        {"path": str(csv), "label": "diagnosis", "positive": "M", "test_fraction": 0.3},
+        {"path": str(csv), "label": "diagnosis", "positive": "B", "test_fraction": 0.5,
+         "standardize": True},
+        {"path": str(tmp_path / "a.npz")},
+        {"path": str(tmp_path / "a.npz"), "test_fraction": 0.2},
+        {"path": str(tmp_path / "b.npz"), "standardize": True},
+    ]  # fmt: skip
+    for options in cases:
+        shape = D.data_shape("file", intercept=intercept, **options)
+        draw = D.make_data("file", seed=3, intercept=intercept, **options)
+        assert (shape.n_train, shape.n_test, shape.dim) == (draw.n_train, draw.n_test, draw.dim)
+        assert shape.feature_names == draw.feature_names
+        assert not shape.has_posterior and not shape.has_w_star
+
+
+def test_data_shape_reads_only_the_header_and_follows_the_file(tmp_path):
+    csv = tmp_path / "c.csv"
+    csv.write_text("a,b,y\n1,x,0\n3,4,1\n5,6,0\n")  # "x" is no number: loading fails
+    assert D.data_shape("file", path=str(csv), label="y").n_train == 3
+    with pytest.raises(ValueError, match=r"line 2, column 'b': 'x' is not a number"):
+        D.make_data("file", seed=0, path=str(csv), label="y")
+    csv.write_text("a,b,y\n1,2,0\n3,4,1\n")  # changed (size and time): not the cached header
+    assert D.data_shape("file", path=str(csv), label="y").n_train == 2
+    with pytest.raises(ValueError, match=r"no label column 'z'; columns are a, b, y"):
+        D.data_shape("file", path=str(csv), label="z")
+    np.savez(tmp_path / "t.npz", x_train=np.zeros((4, 2)), y_train=[0, 1, 0, 1],
+             x_test=np.zeros((2, 2)), y_test=[0, 1])  # fmt: skip
+    with pytest.raises(ValueError, match=r"has its own test set .* remove test_fraction"):
+        D.data_shape("file", path=str(tmp_path / "t.npz"), test_fraction=0.5)
+    with pytest.raises(ValueError, match=r"has its own test set"):
+        D.make_data("file", seed=0, path=str(tmp_path / "t.npz"), test_fraction=0.5)
+
+
+# --------------------------------------------------------------------------- splits and labels
+
+
+def _expected_test_counts(y, fraction):
+    """Largest-remainder allocation of round(f n) test samples (independent of logsim)."""
+    n = len(y)
+    n_test = math.floor(fraction * n + 0.5)
+    classes, counts = np.unique(y, return_counts=True)
+    exact = [n_test * c / n for c in counts]
+    base = [math.floor(q) for q in exact]
+    rest = n_test - sum(base)
+    by_remainder = sorted(range(len(classes)), key=lambda i: (base[i] - exact[i], i))
+    for i in by_remainder[:rest]:
+        base[i] += 1
+    return dict(zip(classes.tolist(), base, strict=True))
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.3, 0.5, 0.77])
+def test_stratified_split(fraction):
+    y = (np.arange(101) % 3 == 0).astype(float)  # 34 positives of 101
+    train, test = D.split_indices(4, y, test_fraction=fraction)
+    assert sorted([*train, *test]) == list(range(101))
+    got = {c: int(np.sum(y[test] == c)) for c in (0.0, 1.0)}
+    assert got == _expected_test_counts(y, fraction)
+    # Each class's test samples are its first ones in the seed's permutation.
+    perm = generator(4, STREAM_SPLIT).permutation(101)
+    for c, k in got.items():
+        np.testing.assert_array_equal(np.sort(test[y[test] == c]), np.sort(perm[y[perm] == c][:k]))
+    np.testing.assert_array_equal(train, perm[np.isin(perm, train)])  # in permutation order
+    again, other = D.split_indices(4, y, test_fraction=fraction), D.split_indices(5, y,
+                                                                               test_fraction=fraction)
+    np.testing.assert_array_equal(again[1], test)
+    assert not np.array_equal(np.sort(other[1]), np.sort(test))  # a replicate per seed
+
+
+def test_no_held_out_part_keeps_the_file_order(tmp_path):
+    y = np.array([0.0, 1.0] * 5)
+    train, test = D.split_indices(3, y, test_fraction=0.0)
+    np.testing.assert_array_equal(train, np.arange(10))
+    assert test.size == 0
+    x = np.random.default_rng(0).standard_normal((10, 2))
+    np.savez(tmp_path / "a.npz", x_train=x, y_train=y, x_test=x[:2], y_test=y[:2])
+    draw = D.make_data("file", seed=4, path=str(tmp_path / "a.npz"), test_fraction=0)
+    assert draw.x_train.tobytes() == x.tobytes() and draw.n_test == 2  # its own test set
+
+
+def test_breast_cancer_stratified_split_and_raw_features():
+    raw = load_breast_cancer()
+    draw = D.make_data("breast_cancer", seed=2, test_fraction=0.3, standardize=False)
+    assert (draw.n_train, draw.n_test) == (398, 171)
+    counts = _expected_test_counts((raw.target == 0).astype(float), 0.3)
+    assert draw.y_test.sum() == counts[1.0] == 64
+    train, test = D.split_indices(2, (raw.target == 0).astype(float), test_fraction=0.3)
+    np.testing.assert_array_equal(draw.x_train, raw.data[train])  # not standardised
+    np.testing.assert_array_equal(draw.x_test, raw.data[test])
+
+
+@pytest.mark.parametrize(("kind", "loader", "keep", "positive"), [
+    ("iris", "load_iris", (1, 2), 2),
+    ("wine", "load_wine", (0, 1), 0),
+])
+def test_bundled_binary_problems_match_scikit_learn(kind, loader, keep, positive):
+    import sklearn.datasets
+
+    raw = getattr(sklearn.datasets, loader)()
+    rows = np.isin(raw.target, keep)
+    x, y = raw.data[rows], (raw.target[rows] == positive).astype(float)
+    facts = schema.REAL_DATA[kind]
+    assert (x.shape, int(y.sum())) == ((facts.n_samples, facts.n_features), facts.n_positive)
+    draw = D.make_data(kind, seed=1)
+    train, test = D.split_indices(1, y, train_fraction=0.7)
+    scaler = StandardScaler().fit(x[train])
+    np.testing.assert_allclose(draw.x_train, scaler.transform(x[train]), atol=1e-12)
+    np.testing.assert_allclose(draw.x_test, scaler.transform(x[test]), atol=1e-12)
+    np.testing.assert_array_equal(draw.y_train, y[train])
+    assert draw.feature_names == tuple(raw.feature_names)
+
+
+def test_file_split_standardisation_and_labels(tmp_path):
+    csv = _csv(tmp_path / "c.csv", 40, 3, labels=("B", "M"))
+    text = csv.read_text().splitlines()
+    x = np.array([[float(v) for v in line.split(",")[:3]] for line in text[1:]])
+    y = np.array([line.split(",")[3] == "M" for line in text[1:]], dtype=float)
+    draw = D.make_data("file", seed=6, path=str(csv), label="diagnosis", positive="M",
+                       test_fraction=0.25, standardize=True)  # fmt: skip
+    train, test = D.split_indices(6, y, test_fraction=0.25)
+    scaler = StandardScaler().fit(x[train])
+    np.testing.assert_allclose(draw.x_train, scaler.transform(x[train]), atol=1e-12)
+    np.testing.assert_allclose(draw.x_test, scaler.transform(x[test]), atol=1e-12)
+    np.testing.assert_array_equal(draw.y_train, y[train])
+    np.testing.assert_array_equal(draw.y_test, y[test])
+    assert draw.feature_names == ("f0", "f1", "f2") and draw.n_test == 10
+    flipped = D.make_data("file", seed=6, path=str(csv), label="diagnosis", positive="B")
+    np.testing.assert_array_equal(flipped.y_train, 1 - y)
+
+
+def test_signed_and_named_numeric_labels(tmp_path):
+    x = np.arange(8.0).reshape(4, 2)
+    np.testing.assert_array_equal(D.load_arrays(x, [-1, 1, 1, -1]).y_train, [0, 1, 1, 0])
+    np.testing.assert_array_equal(D.load_arrays(x, [3, 7, 7, 3], positive=3).y_train,
+                                  [1, 0, 0, 1])  # fmt: skip
+    csv = tmp_path / "s.csv"
+    csv.write_text("a,y\n1,-1\n2,1\n3,1\n")
+    np.testing.assert_array_equal(D.load_file(csv, label="y").y_train, [0, 1, 1])
+    with pytest.raises(ValueError, match=r"holds text labels \(B, M\); set positive"):
+        D.load_file(_csv(tmp_path / "t.csv", 6, 2), label="diagnosis")
+
+
+# --------------------------------------------------------------------------- data file hashes
+
+
+def test_file_sha256_and_check_data_file(tmp_path):
+    csv = _csv(tmp_path / "c.csv", 10, 2)
+    digest_before = hashlib.sha256(csv.read_bytes()).hexdigest()
+    assert D.file_sha256(csv) == digest_before
+    D.check_data_file(csv, digest_before)
+    csv.write_text(csv.read_text().replace("B", "M", 1))
+    assert D.file_sha256(csv) != digest_before  # a change is seen (not the cached digest)
+    with pytest.raises(D.DataFileError, match=r"c\.csv: data file changed: its SHA-256 is now"):
+        D.check_data_file(csv, digest_before)
+    moved = csv.rename(tmp_path / "moved.csv")
+    with pytest.raises(D.DataFileError, match=r"c\.csv: data file not found \(moved or deleted"):
+        D.check_data_file(csv, digest_before)
+    with pytest.raises(D.DataFileError, match="data file changed"):
+        D.make_data("file", seed=0, path=str(moved), label="diagnosis", positive="M",
+                    sha256=digest_before)  # fmt: skip

@@ -142,7 +142,6 @@ def test_a_sweep_of_many_seeds_draws_each_data_set_once(monkeypatch):
         return real(kind, seed=seed, **kw)
 
     monkeypatch.setattr(datamod, "make_data", counting)
-    planmod._SHAPES.clear()
     chunkmod._DRAWS.entries.clear()
     chunkmod._DRAWS.bytes = 0
     scen = {
@@ -154,6 +153,70 @@ def test_a_sweep_of_many_seeds_draws_each_data_set_once(monkeypatch):
     }
     ds = logsim.run(scen, chunk_size=64)
     assert ds.sizes["seed"] == 320
-    probe = calls.pop(0) - 1  # the plan learns the shapes from one draw of seed 0
-    assert probe == 1
-    assert set(calls.values()) == {1} and len(calls) == 319
+    assert set(calls.values()) == {1} and len(calls) == 320  # the plan draws nothing
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def _small(**tables):
+    scen = {
+        "name": "options",
+        "data": {"kind": "gaussian", "n_train": 40, "n_test": 200, "dim": 3},
+        "optimizer": {"learning_rate": 0.5, "steps": 40},
+        "record": {"checkpoints": 6},
+        "grid": {"loss": ["logistic", "hinge"], "seed": 3},
+    }
+    for table, values in tables.items():
+        scen.setdefault(table, {}).update(values)
+    return scen
+
+
+def test_analysis_options_change_what_is_stored():
+    full = logsim.run(_small())
+    chosen = logsim.run(_small(analysis={"groups": ["test", "entropy"], "bins": 10,
+                                         "platt_at": "last"}))
+    for name in ("test_nll", "test_accuracy", "entropy_floor", "train_kl_gap"):
+        np.testing.assert_array_equal(chosen[name].values, full[name].values, err_msg=name)
+    for name in ("test_ece", "platt_slope", "w_hat", "direction_gap", "separable"):
+        assert name not in chosen, name
+    tens = logsim.run(_small(analysis={"bins": 10}))
+    assert "10 equal-width bins" in tens["test_ece"].attrs["long_name"]
+    assert not np.allclose(tens["test_ece"].values, full["test_ece"].values)
+    # the NumPy reference of the same cell with 10 bins
+    from logsim import metrics
+
+    cell = {"loss": "hinge", "seed": 1}
+    X, y = tens["x_test"].sel(seed=1).values, tens["y_test"].sel(seed=1).values
+    w = tens["weights"].sel(cell).isel(step=-1).values
+    want = metrics.ece(metrics.sigmoid(X @ w), y, bins=10)
+    assert float(tens["test_ece"].sel(cell).isel(step=-1)) == pytest.approx(want, rel=1e-12)
+    last = logsim.run(_small(analysis={"platt_at": "last"}))
+    assert np.isnan(last["platt_slope"].isel(step=slice(0, -1)).values).all()
+    np.testing.assert_allclose(last["platt_slope"].isel(step=-1).values,
+                               full["platt_slope"].isel(step=-1).values, rtol=1e-9)
+
+
+def test_record_weights_options():
+    full = logsim.run(_small())
+    none = logsim.run(_small(record={"weights": False}))
+    assert "weights" not in none
+    np.testing.assert_array_equal(none["direction_gap"].values, full["direction_gap"].values)
+    last = logsim.run(_small(record={"weights": "last"}))
+    assert last["weights"].dims[-2:] == ("weight_step", "feature")
+    assert last["weight_step"].values.tolist() == [40]
+    np.testing.assert_array_equal(last["weights"].isel(weight_step=0).values,
+                                  full["weights"].isel(step=-1).values)
+
+
+@pytest.mark.parametrize(("table", "bad", "needle"), [
+    ("analysis", {"bins": 0}, "[analysis] bins"),
+    ("analysis", {"groups": ["calibration", "colour"]}, "[analysis] groups"),
+    ("analysis", {"platt_at": "first"}, "[analysis] platt_at"),
+    ("analysis", {"bin": 10}, "unknown key in [analysis]"),
+    ("record", {"weights": "some"}, "[record] weights"),
+])
+def test_bad_options_are_refused_with_their_key(table, bad, needle):
+    with pytest.raises(logsim.ScenarioError) as err:
+        logsim.run(_small(**{table: bad}))
+    assert needle in str(err.value)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from logsim.data import NoTestSetWarning
 from logsim.scenario import SWEEPABLE, Scenario, ScenarioError, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +93,13 @@ def test_quickstart_axes_and_provenance():
     }
     assert s.optimizer["method"] == "gd" and s.optimizer["steps"] == 2000
     assert "loss" not in s.optimizer and "noise_rate" not in s.labels  # swept, not fixed
-    assert dict(s.record) == {"checkpoints": 40, "data": True}
+    assert dict(s.record) == {"checkpoints": 40, "data": True, "weights": True}
+    assert dict(s.analysis) == {
+        "bins": 15,
+        "groups": ("test", "calibration", "platt", "entropy", "geometry"),
+        "platt_at": "all",
+    }
+    assert s.data_sha256 is None
     steps = s.checkpoint_steps
     assert len(steps) == 40 and steps[0] == 0 and steps[-1] == 2000
     assert all(a < b for a, b in itertools.pairwise(steps))
@@ -160,7 +167,9 @@ def test_mapping_errors_name_the_mapping():
     doc = {"name": "m", "data": {"kind": "gaussian"}, "optimizer": {"learning_rate": 0}}
     with pytest.raises(ScenarioError) as info:
         load_scenario(doc)
-    assert_names(str(info.value), "<mapping>", "[optimizer] learning_rate = 0", "a number > 0")
+    assert_names(
+        str(info.value), "<mapping>", "[optimizer] learning_rate = 0", "a finite number > 0"
+    )
     with pytest.raises(ScenarioError, match=r"<mapping>: \[data\] dim = None: cannot be"):
         load_scenario({"name": "m", "data": {"kind": "gaussian", "dim": None}})
 
@@ -200,11 +209,13 @@ def test_file_kind_resolves_relative_to_scenario(tmp_path):
     (tmp_path / "d").mkdir()
     np.savez(tmp_path / "d" / "xy.npz", x_train=np.zeros((4, 2)), y_train=np.array([0, 1, 0, 1]))
     (tmp_path / "d" / "t.csv").write_text("a,y\n1,0\n2,1\n")
-    s = load_scenario(write(tmp_path, toml(data='kind = "file"\npath = "d/xy.npz"'), "ok.toml"))
+    with pytest.warns(NoTestSetWarning, match=r"d/xy\.npz has no test set .* will be NaN"):
+        s = load_scenario(write(tmp_path, toml(data='kind = "file"\npath = "d/xy.npz"'), "ok.toml"))
     assert s.data["path"] == (tmp_path / "d" / "xy.npz").resolve()
     assert s.data["label"] is None
-    csv = toml(data='kind = "file"\npath = "d/t.csv"\nlabel = "y"')
-    assert load_scenario(write(tmp_path, csv, "ok2.toml")).data["label"] == "y"
+    assert s.data_sha256 == hashlib.sha256((tmp_path / "d" / "xy.npz").read_bytes()).hexdigest()
+    csv = toml(data='kind = "file"\npath = "d/t.csv"\nlabel = "y"\ntest_fraction = 0')
+    assert load_scenario(write(tmp_path, csv, "ok2.toml")).data["label"] == "y"  # no warning
     msg, f = error(tmp_path, toml(data='kind = "file"\npath = "d/t.csv"'))
     assert_names(msg, f, "[data] label", "is missing", "label column")
 
@@ -253,7 +264,7 @@ def test_wrong_type(tmp_path):
     msg, f = error(tmp_path, toml(data='kind = "gaussian"\nintercept = 1'))
     assert_names(msg, f, "[data] intercept = 1", "true or false", "got an integer")
     msg, f = error(tmp_path, toml(optimizer="learning_rate = true\nsteps = 10"))
-    assert_names(msg, f, "[optimizer] learning_rate = true", "a number > 0", "got a boolean")
+    assert_names(msg, f, "[optimizer] learning_rate = true", "a finite number > 0", "got a boolean")
     msg, f = error(tmp_path, toml(grid="dim = [2, 2.5]"))
     assert_names(msg, f, "[grid] dim = 2.5", "item 2", "an integer >= 1")
     msg, f = error(tmp_path, toml(grid="smoothing = 0.1"))
@@ -266,7 +277,7 @@ def test_out_of_range(tmp_path):
     msg, f = error(tmp_path, toml(optimizer='loss = "hinj"\nlearning_rate = 1\nsteps = 10'))
     assert_names(msg, f, '[optimizer] loss = "hinj"', 'one of "logistic", "hinge"', '"hinge"?')
     msg, f = error(tmp_path, toml(optimizer="learning_rate = inf\nsteps = 10"))
-    assert_names(msg, f, "[optimizer] learning_rate = inf", "a number > 0")
+    assert_names(msg, f, "[optimizer] learning_rate = inf", "a finite number > 0")
     msg, f = error(tmp_path, toml(record="checkpoints = [0, 10]"))
     assert_names(msg, f, "[record] checkpoints = [0, 10]", "contains 0 and steps", "steps = 100")
     msg, f = error(tmp_path, toml(grid="seed = 0"))
@@ -328,7 +339,7 @@ def test_cross_parameter_error_in_one_grid_cell(tmp_path):
         f,
         "[grid] rho_pos = 0.6, [grid] rho_neg = 0.5",
         "in one grid cell",
-        "rho_pos + rho_neg < 1",
+        "rho_pos + rho_neg must be < 1",
     )
     msg, f = error(tmp_path, toml(labels="noise_rate = 0.1", grid="rho_neg = [0.0, 0.2]"))
     assert_names(msg, f, "[labels] noise_rate = 0.1", "[grid] rho_neg = 0.2", "cannot both")
@@ -382,7 +393,7 @@ def test_sgd_without_batch_size(tmp_path):
 
 def test_missing_required(tmp_path):
     msg, f = error(tmp_path, toml(optimizer="steps = 10"))
-    assert_names(msg, f, "[optimizer] learning_rate is missing", "a number > 0", "[grid]")
+    assert_names(msg, f, "[optimizer] learning_rate is missing", "a finite number > 0", "[grid]")
     msg, f = error(tmp_path, toml(data="dim = 3"))
     assert_names(msg, f, "[data] kind is missing", '"gaussian"', '"breast_cancer"')
 
@@ -391,3 +402,103 @@ def test_sweepable_names_are_unique_and_known():
     assert "steps" not in SWEEPABLE and "kind" not in SWEEPABLE and "path" not in SWEEPABLE
     assert {"noise_rate", "loss", "dim", "learning_rate", "batch_size"} <= set(SWEEPABLE)
     assert isinstance(load_scenario(QUICKSTART), Scenario)
+
+
+# --------------------------------------------------------------------------- new tables and keys
+
+
+def test_analysis_and_record_weights(tmp_path):
+    text = toml(record='weights = "last"', top="")
+    text += '[analysis]\nbins = 10\ngroups = ["geometry", "test"]\nplatt_at = "last"\n'
+    s = load_scenario(write(tmp_path, text, "ok.toml"))
+    assert s.record["weights"] == "last"
+    assert dict(s.analysis) == {"bins": 10, "groups": ("geometry", "test"), "platt_at": "last"}
+    with pytest.raises(TypeError):
+        s.analysis["bins"] = 3
+    assert load_scenario(write(tmp_path, toml(record="weights = false"), "w.toml")).record[
+        "weights"
+    ] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "parts"),
+    [
+        ("[analysis]\nbins = 0", ["[analysis] bins = 0", "an integer in [1, 1000]"]),
+        ("[analysis]\nbins = 2.5", ["[analysis] bins = 2.5", "(got a float)"]),
+        ('[analysis]\ngroups = ["test", "calibraton"]',
+         ['unknown "calibraton"', 'did you mean "calibration"?', '"platt", "entropy"']),
+        ('[analysis]\ngroups = ["test", "test"]', ["a non-empty list of distinct names"]),
+        ("[analysis]\ngroups = []", ["[analysis] groups = []", "non-empty list"]),
+        ('[analysis]\nplatt_at = "first"', ['platt_at = "first"', 'one of "all", "last"']),
+        ("[analysis]\nbin = 3", ["unknown key in [analysis]", 'did you mean "bins"?']),
+        ('[record]\nweights = "first"', ['[record] weights = "first"', 'true, false or "last"']),
+        ("[record]\nweights = 1", ["[record] weights = 1", "(got an integer)"]),
+        ("[grid]\nbins = [10, 20]", ["[grid] bins", "[analysis] options cannot be swept"]),
+        ("[grid]\nweights = [true, false]", ["[record] options cannot be swept"]),
+        ("[optimizer]\nweights = true\nlearning_rate = 1\nsteps = 3", ["belongs in [record]"]),
+    ],
+)  # fmt: skip
+def test_new_table_errors(tmp_path, body, parts):
+    text = 'name = "t"\n[data]\nkind = "gaussian"\n'
+    if not body.startswith("[optimizer]"):
+        text += "[optimizer]\nlearning_rate = 1\nsteps = 10\n"
+    msg, f = error(tmp_path, text + body + "\n")
+    assert_names(msg, f, *parts)
+
+
+def test_defaults_are_not_written_into_the_text():
+    """The text (and so the SHA-256) of a scenario is what was written, defaults left out."""
+    s = load_scenario({"name": "m", "data": {"kind": "gaussian"},
+                       "optimizer": {"learning_rate": 1, "steps": 5}})  # fmt: skip
+    assert s.text == 'name = "m"\n\n[data]\nkind = "gaussian"\n\n[optimizer]\nlearning_rate = 1\n' \
+        "steps = 5\n"
+    assert s.sha256 == hashlib.sha256(s.text.encode()).hexdigest()
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        assert load_scenario(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bundled_kinds_and_their_split_options(tmp_path):
+    s = load_scenario(write(tmp_path, toml(data='kind = "iris"\ntest_fraction = 0.3'), "a.toml"))
+    assert dict(s.data) == {"kind": "iris", "intercept": False, "train_fraction": None,
+                            "test_fraction": 0.3, "standardize": True, "features": None}
+    s = load_scenario(write(tmp_path, toml(data='kind = "breast_cancer"'), "b.toml"))
+    assert s.data["train_fraction"] == 0.7 and s.data["test_fraction"] is None
+    msg, f = error(tmp_path, toml(data='kind = "wine"\ntrain_fraction = 0.6\ntest_fraction = 0.2'))
+    assert_names(msg, f, "[data] train_fraction = 0.6, [data] test_fraction = 0.2",
+                 "either train_fraction", "not both")  # fmt: skip
+    msg, f = error(tmp_path, toml(data='kind = "iris"\nfeatures = 5'))
+    assert_names(msg, f, "[data] features = 5", "an integer k in [1, 4]")
+    msg, f = error(tmp_path, toml(data='kind = "wine"', grid="features = [2, 14]"))
+    assert_names(msg, f, "[grid] features = 14", "item 2", "[1, 13]")
+    msg, f = error(tmp_path, toml(data='kind = "gaussian"\nstandardize = true'))
+    assert_names(msg, f, 'not an option of [data] kind = "gaussian"', '"breast_cancer"')
+
+
+def test_file_options(tmp_path):
+    (tmp_path / "m.csv").write_text("a,b,diagnosis\n1,2,M\n3,4,B\n5,6,M\n7,8,B\n9,1,B\n")
+    base = 'kind = "file"\npath = "m.csv"\nlabel = "diagnosis"\npositive = "M"\n'
+    s = load_scenario(write(tmp_path, toml(data=base + "test_fraction = 0.4"), "ok.toml"))
+    digest = hashlib.sha256((tmp_path / "m.csv").read_bytes()).hexdigest()
+    assert s.data_sha256 == digest and s.data["positive"] == "M" and s.data["standardize"] is False
+    pinned = toml(data=base + f'test_fraction = 0.4\nsha256 = "{digest.upper()}"')
+    assert load_scenario(write(tmp_path, pinned, "pin.toml")).data["sha256"] == digest
+    msg, f = error(tmp_path, toml(data=base + f'test_fraction = 0.4\nsha256 = "{"0" * 64}"'))
+    assert_names(msg, f, "[data] sha256", f"SHA-256 {digest}", "not the file this scenario pins")
+    msg, f = error(tmp_path, toml(data=base.replace('"diagnosis"\n', '"diag"\n')))
+    assert_names(msg, f, '[data] path = "m.csv"', "unusable data file", "no label column 'diag'")
+    msg, f = error(tmp_path, toml(data=base + "test_fraction = 0.9"))
+    assert_names(msg, f, "test_fraction=0.9 leaves 0 training samples of 5")
+    msg, f = error(tmp_path, toml(data=base + 'sha256 = "abc"'))
+    assert_names(msg, f, '[data] sha256 = "abc"', "a SHA-256 hex digest")
+    msg, f = error(tmp_path, toml(data=base, grid='positive = ["M", "B"]'))
+    assert_names(msg, f, "[grid] positive", "cannot be swept", "label value of one file")
+
+
+def test_file_values_are_checked_before_any_compute(tmp_path):
+    (tmp_path / "t.csv").write_text("a,y\n1,B\n2,M\n3,B\n")
+    msg, f = error(tmp_path, toml(data='kind = "file"\npath = "t.csv"\nlabel = "y"'))
+    assert_names(msg, f, '[data] path = "t.csv"', "unusable data file", "text labels (B, M)",
+                 "set positive")  # fmt: skip
+    np.savez(tmp_path / "b.npz", x_train=np.ones((5, 2)), y_train=[0, 1, 2, 0, 1])
+    msg, f = error(tmp_path, toml(data='kind = "file"\npath = "b.npz"'))
+    assert_names(msg, f, '[data] path = "b.npz"', "y_train must hold labels in {0, 1}")
