@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -191,6 +192,34 @@ def load_record(path) -> list[dict]:
     return record
 
 
+def record_problems(record: list[Mapping]) -> list[str]:
+    """What makes a claims record stale: a study without an entry, an entry for no study,
+    an entry made from the small scenario or from a scenario text other than today's file.
+    """
+    from logsim.scenario import load_scenario
+
+    by_key = {s.key: s for s in studies()}
+    seen = {e["study"] for e in record}
+    problems = [f"no entry for study {k!r} (claim {s.claim})" for k, s in by_key.items()
+                if k not in seen]
+    for entry in record:
+        study = by_key.get(entry["study"])
+        if study is None:
+            problems.append(f"entry {entry['study']!r} names no study logsim has")
+            continue
+        if not entry["scenario"]["full"]:
+            problems.append(f"entry {entry['study']!r} is of the small scenario")
+            continue
+        now = load_scenario(study.scenario_path).sha256
+        if entry["scenario"]["sha256"] != now:
+            problems.append(
+                f"entry {entry['study']!r} was made from a scenario that differs from "
+                f"scenarios/{study.scenario_file} now (sha256 {entry['scenario']['sha256'][:12]}"
+                f" against {now[:12]})"
+            )
+    return problems
+
+
 def _row_text(entry: Mapping, study: Study) -> str:
     try:
         text = study.summary(entry["values"])
@@ -282,7 +311,12 @@ def main(args) -> int:
         if extra:
             raise ValueError(f"--table prints a stored record and runs nothing; drop "
                              f"{', '.join(extra)}")
-        print(render_table(load_record(args.table)))
+        record = load_record(args.table)
+        print(render_table(record))
+        if all(e["scenario"]["full"] for e in record):
+            for problem in record_problems(record):
+                print(f"logsim claims: warning: {args.table}: {problem}; regenerate it with "
+                      "logsim claims --full --record FILE", file=sys.stderr)
         return 0
     outcomes = check_outcomes(args.results, full=args.full, only=args.only, out_dir=args.out,
                               threads=args.threads, progress=not args.quiet)

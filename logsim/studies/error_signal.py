@@ -202,11 +202,11 @@ STUDY = Study(
     numbers=(
         "from logsim.studies.error_signal import measurements\n\n"
         "m = measurements(ds)\n"
-        'print(f"finite differences vs p - y: max relative difference {m[\'fd_rel\']:.2e} '
-        'over {m[\'points\']} points")\n'
-        'print(f"{m[\'steps\']} stored single-example steps replayed with their drawn '
-        'samples to {m[\'update_rel\']:.2e} (relative); any other sample is off by at least '
-        '{m[\'other_rel\']:.2e}")'
+        "print('finite differences of logsim.losses vs p - y, largest relative error:',\n"
+        "      f\"{m['fd_rel']:.2e} over {m['points']} points\")\n"
+        "print(f\"{m['steps']} stored steps replayed with their drawn samples to \"\n"
+        "      f\"{m['update_rel']:.2e} (relative)\")\n"
+        "print(f\"any other training point is off by at least {m['other_rel']:.2e}\")"
     ),
     headline="The gradient w.r.t. the logit is p̂ − y",
     summary=summary,
