@@ -647,7 +647,8 @@ def figures(ds, out: Path) -> list[Path]:
     left.set_ylabel("direction gap × ln t  [1]")
     left.set_title("The gap closes like 1/ln t: gap × ln t levels off", fontsize=10)
     right.set_ylabel("component of w_t − ŵ ln t  [1]")
-    right.set_title("Soudry et al.: w_t − ŵ ln t stays bounded", fontsize=10)
+    right.set_title("Soudry et al.: w_t − ŵ ln t stays bounded" if closed is None else
+                    "Soudry et al.: w_t − ŵ ln t converges to the closed-form w̃", fontsize=10)
     for ax in (left, right):
         ax.set_xscale("log")
         ax.set_xlabel("gradient-descent step t (log scale)")
