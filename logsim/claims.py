@@ -247,10 +247,15 @@ def render_table(record: list[Mapping]) -> str:
     rows: dict[int, list[tuple[Mapping, Study]]] = {}
     for entry in record:
         study = by_key.get(entry["study"])
-        if study is None or study.summary is None:
+        if study is None:
             raise ValueError(
                 f"claims record entry {entry['study']!r} (claim {entry['claim']}) names no "
                 f"study logsim has; the studies are: {', '.join(by_key)}"
+            )
+        if study.summary is None or not study.headline:
+            raise ValueError(
+                f"study {study.key!r} has no table row: give its Study a headline and a "
+                "summary(values) (see logsim.studies.base.Study)"
             )
         rows.setdefault(int(entry["claim"]), []).append((entry, study))
     lines = ["| # | claim | what logsim shows | scenario · notebook |", "|---|---|---|---|"]
@@ -267,13 +272,24 @@ def render_table(record: list[Mapping]) -> str:
     return "\n".join(lines)
 
 
-def readme_table(text: str) -> str:
-    """The claims table of a README's text: the lines between the two markers."""
+def _table_span(text: str) -> tuple[int, int]:
     begin, end = text.find(TABLE_BEGIN), text.find(TABLE_END)
     if begin < 0 or end < begin:
         raise ValueError(f"no claims table: the README needs the lines {TABLE_BEGIN!r} and "
                          f"{TABLE_END!r} around it")
-    return text[begin + len(TABLE_BEGIN):end].strip("\n")
+    return begin + len(TABLE_BEGIN), end
+
+
+def readme_table(text: str) -> str:
+    """The claims table of a README's text: the lines between the two markers."""
+    begin, end = _table_span(text)
+    return text[begin:end].strip("\n")
+
+
+def with_table(text: str, table: str) -> str:
+    """``text`` (a README) with the lines between the two markers replaced by ``table``."""
+    begin, end = _table_span(text)
+    return f"{text[:begin]}\n{table}\n{text[end:]}"
 
 
 # --------------------------------------------------------------------------- the command
@@ -298,6 +314,9 @@ def add_arguments(parser) -> None:
     written.add_argument("--table", metavar="FILE",
                          help="print the README's claims table (Markdown) from a claims "
                               "record and run nothing")
+    parser.add_argument("--readme", metavar="README.md",
+                        help="with --table: write the table between the claims-table "
+                             "markers of this file instead of printing it")
 
 
 def main(args) -> int:
@@ -305,6 +324,8 @@ def main(args) -> int:
 
     With ``--table FILE``, print the claims table of a stored record instead.
     """
+    if args.readme and not args.table:
+        raise ValueError("--readme writes the table of a stored record: give --table FILE")
     if args.table:
         extra = [flag for flag, given in (("RESULT.nc", args.results), ("--full", args.full),
                                           ("--only", args.only)) if given]
@@ -312,7 +333,14 @@ def main(args) -> int:
             raise ValueError(f"--table prints a stored record and runs nothing; drop "
                              f"{', '.join(extra)}")
         record = load_record(args.table)
-        print(render_table(record))
+        table = render_table(record)
+        if args.readme:
+            readme = Path(args.readme)
+            readme.write_text(with_table(readme.read_text(encoding="utf-8"), table),
+                              encoding="utf-8")
+            print(f"wrote the claims table of {args.table} into {args.readme}")
+        else:
+            print(table)
         if all(e["scenario"]["full"] for e in record):
             for problem in record_problems(record):
                 print(f"logsim claims: warning: {args.table}: {problem}; regenerate it with "

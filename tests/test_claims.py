@@ -104,6 +104,7 @@ def test_results_of_no_claim_are_refused(tmp_path, capsys):
 
 def test_every_study_scenario_is_found_by_name():
     for study in studies():
+        assert study.headline and study.summary, f"{study.key}: no README table row"
         assert study_for(study.scenario_name) is study
         assert study_for(study.scenario_name + "-small") is study
     assert np.all(np.diff([s.claim for s in studies()]) >= 0)
@@ -166,6 +167,17 @@ def test_the_table_has_one_row_per_claim(small_record, capsys):
     assert capsys.readouterr().out.strip() == table
 
 
+def test_the_table_is_written_into_a_readme(small_record, tmp_path):
+    readme = tmp_path / "README.md"
+    original = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme.write_text(original, encoding="utf-8")
+    assert main(["claims", "--table", str(small_record), "--readme", str(readme)]) == 0
+    written = readme.read_text(encoding="utf-8")
+    assert readme_table(written) == render_table(load_record(small_record))
+    before, after = original.split(TABLE_BEGIN)[0], original.split(TABLE_END)[1]
+    assert written.startswith(before) and written.endswith(after)  # nothing else changed
+
+
 def test_the_table_shows_a_changed_value_and_a_failed_verdict(small_record, tmp_path):
     record = load_record(small_record)
     entry = next(e for e in record if e["study"] == "error_signal")
@@ -221,6 +233,8 @@ def test_table_and_record_options_are_checked(small_record, tmp_path, capsys):
     (tmp_path / "bad.json").write_text('[{"claim": 1}]')
     assert main(["claims", "--table", str(tmp_path / "bad.json")]) == 2
     assert "lacks" in capsys.readouterr().err
+    assert main(["claims", "--readme", str(tmp_path / "README.md")]) == 2
+    assert "give --table" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["claims", "--table", str(small_record), "--record", str(tmp_path / "r.json")])
     assert exc.value.code == 2
