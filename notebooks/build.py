@@ -1,4 +1,4 @@
-"""Write one notebook per claim (run: python notebooks/build.py).
+"""Write one notebook per study (run: python notebooks/build.py).
 
 Each notebook opens the stored result of its claim's scenario (running the
 small version if it is not stored yet), prints the claim's verdict, shows its
@@ -24,8 +24,8 @@ from IPython.display import Image, display
 from logsim.claims import check, result_for
 from logsim.studies import studies
 
-CLAIM = {claim}
-study = {{s.claim: s for s in studies()}}[CLAIM]
+STUDY = "{key}"  # claim {claim}
+study = {{s.key: s for s in studies()}}[STUDY]
 # LOGSIM_CLAIMS_DIR: where results are stored and reused; LOGSIM_FULL=1 for the paper-sized run
 out_dir = Path(os.environ.get("LOGSIM_CLAIMS_DIR", "../results/claims"))
 full = os.environ.get("LOGSIM_FULL") == "1"
@@ -48,7 +48,7 @@ def build(study) -> Path:
     claim = study.claim
     nb = new_notebook(cells=[
         new_markdown_cell(f"# Claim {claim}: {study.title}\n\n{study.intro}"),
-        new_code_cell(SETUP.format(claim=claim)),
+        new_code_cell(SETUP.format(claim=claim, key=study.key)),
         new_markdown_cell("## Verdict\n\nThe check `logsim claims` runs, with its tolerance."),
         new_code_cell(VERDICT),
         new_markdown_cell(f"## Figures\n\n{study.look}"),
@@ -57,10 +57,10 @@ def build(study) -> Path:
         new_code_cell(study.numbers),
     ])
     for k, cell in enumerate(nb.cells):
-        cell.id = f"claim{claim}-{k}"  # stable ids: a rebuild changes only what changed
+        cell.id = f"{study.key}-{k}"  # stable ids: a rebuild changes only what changed
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    path = HERE / f"claim{claim}_{study.scenario_file.removesuffix('.toml')}.ipynb"
+    path = HERE / study.notebook
     nbformat.write(nb, path)
     return path
 

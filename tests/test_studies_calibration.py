@@ -13,12 +13,14 @@ from logsim.claims import result_for
 from logsim.studies import studies
 from logsim.studies.entropy_floor import mean_kl, min_cross_entropy
 
-STUDIES = {s.claim: s for s in studies()}
+STUDIES = {s.claim: s for s in studies() if s.claim in (2, 3, 6, 8)}
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("calibration-claims")
+    """Small results of claims 2, 3, 6 and 8, stored where the notebooks and the other
+    study tests keep theirs (``result_for`` reuses a file of the same scenario text)."""
+    out = tmp_path_factory.getbasetemp() / "notebook-claims"
     return {n: result_for(STUDIES[n], out_dir=out)[0] for n in (2, 3, 6, 8)}
 
 
@@ -80,6 +82,40 @@ def test_label_smoothing_check_fails_where_smoothing_never_helps(results):
     assert not verdict.holds, verdict.line()
 
 
+def test_label_smoothing_check_fails_where_it_helps_only_outside_the_claim(results):
+    """Smoothing made to hurt at n = 30 (where the claim says it helps) and to help in one
+    cell at n = 1000: the former rule (lower median NLL in any cell) passed that."""
+    from logsim.studies.label_smoothing import measurements
+
+    ds = results[3]
+    tampered = ds.copy(deep=True)
+    nll = tampered["test_nll"]
+    base = ds["test_nll"].sel(smoothing=0.0)
+    for e in ds["smoothing"].values[1:]:
+        nll.loc[{"n_train": 30, "smoothing": e}] = base.sel(n_train=30).values + 0.1
+    eps = ds["smoothing"].values[1]
+    nll.loc[{"n_train": 1000, "smoothing": eps}] = base.sel(n_train=1000).values - 0.01
+    assert (measurements(tampered)["d_nll"][:, 1:] < 0).any()  # "helps somewhere"
+    verdict = STUDIES[3].check(tampered)
+    assert not verdict.holds, verdict.line()
+
+
+def test_label_smoothing_check_needs_a_majority_of_seeds(results):
+    """At n = 30, one eps > 0 made to help on exactly half the seeds: no majority."""
+    ds = results[3]
+    tampered = ds.copy(deep=True)
+    seeds = ds["seed"].values
+    half = seeds[: len(seeds) // 2]
+    eps = ds["smoothing"].values[1]
+    base = ds["test_nll"].sel(n_train=30, smoothing=0.0)
+    cell = {"n_train": 30, "smoothing": eps}
+    tampered["test_nll"].loc[cell] = base.values + 0.05
+    tampered["test_nll"].loc[{**cell, "seed": half}] = base.sel(seed=half).values - 0.3
+    verdict = STUDIES[3].check(tampered)
+    assert not verdict.holds, verdict.line()
+    assert verdict.values["small_helps_min"] == len(half)
+
+
 # ---------------------------------------------------------------- claim 6
 
 
@@ -107,3 +143,61 @@ def test_breast_cancer_check_fails_on_noisy_training_labels_passed_off_as_clean(
     swapped = ds.assign_coords(noise_rate=noise[::-1])
     verdict = STUDIES[8].check(swapped.sortby("noise_rate"))
     assert not verdict.holds, verdict.line()
+
+
+def test_breast_cancer_check_fails_when_the_validation_part_misleads(results):
+    """Validation labels flipped: least validation NLL is then at step 0 (p = 1/2 for every
+    point), which the test part rejects. The step is chosen on validation, not on test."""
+    from logsim.studies.breast_cancer import parts
+
+    ds = results[8]
+    val, _ = parts(ds)
+    tampered = ds.copy(deep=True)
+    y = tampered["y_test"].values
+    y[:, val] = 1.0 - y[:, val]
+    verdict = STUDIES[8].check(tampered)
+    assert not verdict.holds, verdict.line()
+    assert set(verdict.values["best_steps"]) == {0}
+
+
+def test_breast_cancer_parts_are_a_70_30_split_and_never_trained_on(results):
+    """Rebuilt from scikit-learn's data and the split stream: training rows perm[:313],
+    validation perm[313:398], test perm[398:], the 30 % a 70/30 split holds out; features
+    standardised with the training rows' mean and standard deviation only."""
+    from sklearn.datasets import load_breast_cancer
+
+    from logsim.rng import STREAM_SPLIT, generator
+    from logsim.studies.breast_cancer import parts
+
+    ds = results[8]
+    val, test = parts(ds)
+    assert (val.stop - val.start, test.stop - test.start) == (85, 171)
+    raw = load_breast_cancer()
+    for seed in ds["seed"].values:
+        perm = generator(int(seed), STREAM_SPLIT).permutation(569)
+        train = raw.data[perm[:313]]
+        mean, std = train.mean(axis=0), train.std(axis=0)
+        x = ds["x_test"].sel(seed=seed).values[:, :30]
+        np.testing.assert_allclose(x[test], (raw.data[perm[398:]] - mean) / std, atol=1e-12)
+        np.testing.assert_allclose(x[val], (raw.data[perm[313:398]] - mean) / std, atol=1e-12)
+        np.testing.assert_array_equal(ds["y_test"].sel(seed=seed).values[test],
+                                      1 - raw.target[perm[398:]])
+    with pytest.raises(ValueError, match="validation part"):
+        parts(ds.isel(test_sample=slice(0, 10)))
+
+
+def test_calibration_test_has_its_size_and_power():
+    """Outcomes drawn from the probabilities: p <= 0.05 in about 5 % of 300 replications
+    (3 binomial standard deviations). An overconfident model (logits x 3): rejected in most."""
+    from logsim.studies.breast_cancer import calibration_test
+
+    rng = np.random.default_rng(1)
+    p = rng.beta(0.5, 0.5, 171)
+    size = [calibration_test(p, (rng.random(171) < p).astype(float), draws=200, seed=k)[1]
+            for k in range(300)]
+    assert 0.012 <= np.mean(np.array(size) <= 0.05) <= 0.088
+    logit = np.log(p / (1 - p))
+    overconfident = 1 / (1 + np.exp(-3 * logit))
+    power = [calibration_test(overconfident, (rng.random(171) < p).astype(float), draws=200,
+                              seed=k)[1] for k in range(50)]
+    assert np.mean(np.array(power) <= 0.05) >= 0.8

@@ -11,18 +11,25 @@ from logsim.analysis import analyse
 from logsim.claims import result_for
 from logsim.studies import studies
 
-STUDIES = {s.claim: s for s in studies()}
+STUDIES = {s.key: s for s in studies()}
+#: The studies of claims 4, 5 and 7, by claim number (claim 7's non-degenerate toy as "7b").
+KEYS = {4: "noisy_labels", 5: "hinge_vs_ce", 7: "implicit_bias",
+        "7b": "implicit_bias_nondegenerate"}
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """Small results of claims 4, 5 and 7.
+    """Small results of claims 4, 5 and 7 (both toys).
 
     Stored where tests/test_notebooks.py keeps its results: ``result_for`` reuses a file
     made from the same scenario text, so a full test run computes each small scenario once.
     """
     out = tmp_path_factory.getbasetemp() / "notebook-claims"
-    return {n: result_for(STUDIES[n], out_dir=out)[0] for n in (4, 5, 7)}
+    return {n: result_for(STUDIES[k], out_dir=out)[0] for n, k in KEYS.items()}
+
+
+def _check(n, ds):
+    return STUDIES[KEYS[n]].check(ds)
 
 
 def _copy_cells(ds, dim, src, dst):
@@ -61,8 +68,8 @@ def test_implicit_bias_check_fails_when_the_direction_stops_moving(results):
     new = fixed / np.sqrt((fixed**2).sum("feature")) * norms
     tampered["weights"].loc[sel] = new.transpose(*tampered["weights"].sel(sel).dims).values
     tampered = analyse(tampered)
-    assert STUDIES[7].check(ds).holds
-    verdict = STUDIES[7].check(tampered)
+    assert _check(7, ds).holds
+    verdict = _check(7, tampered)
     assert not verdict.holds, verdict.line()
 
 
@@ -72,7 +79,60 @@ def test_implicit_bias_check_fails_when_noisy_weights_keep_growing(results):
     tampered = ds.copy(deep=True)
     grow = np.log(np.e + ds["step"].values)[:, None]  # ||w|| ~ log t, as if separable
     tampered["weights"].loc[sel] = ds["weights"].sel(sel).values * grow
-    assert not STUDIES[7].check(analyse(tampered)).holds
+    assert not _check(7, analyse(tampered)).holds
+
+
+def test_implicit_bias_check_fails_when_noise_leaves_a_seed_separable(results):
+    """"Label noise gives a finite limit" is judged on every seed: one seed still separable
+    (here: marked so) leaves that seed without the claim, and the verdict says no."""
+    ds = results[7]
+    tampered = ds.copy(deep=True)
+    tampered["separable"].loc[{"noise_rate": 0.2, "seed": ds["seed"].values[0]}] = True
+    verdict = _check(7, tampered)
+    assert not verdict.holds, verdict.line()
+    assert verdict.values["noisy_logistic"]["nonseparable"] == ds.sizes["seed"] - 1
+
+
+def test_support_structure_of_the_two_toys(results):
+    """The asymmetric toy is degenerate; the non-degenerate one has the duals 1/12, 5/12
+    (solved by hand: w_hat = a (-1, 3) + b (1.4, 0.6) = (0.5, 0.5)), and w_tilde solves
+    Soudry's equations eta/n exp(-z_n . w_tilde) = alpha_n on both support vectors."""
+    from logsim.studies.implicit_bias import predicted_offset, support_structure
+    from logsim.svm import signed_rows
+
+    deg = results[7].sel({"noise_rate": 0.0, "loss": "logistic", "method": "gd"}).isel(seed=0)
+    st = support_structure(deg["x_train"].values, deg["targets"].values)
+    assert st["degenerate"] and st["repeated"] == 1 and st["on_margin"] == 4
+    assert not st["unique_dual"]
+    assert predicted_offset(deg["x_train"].values, deg["targets"].values, 0.2) is None
+
+    nd = results["7b"].sel(noise_rate=0.0, loss="logistic").isel(seed=0)
+    X, y = nd["x_train"].values, nd["targets"].values
+    st = support_structure(X, y)
+    assert not st["degenerate"] and st["on_margin"] == 2
+    np.testing.assert_allclose(st["alpha"], [1 / 12, 5 / 12], rtol=1e-12)
+    w_tilde = predicted_offset(X, y, 0.2)
+    Z = signed_rows(X, y)[st["support"]]
+    np.testing.assert_allclose(0.2 / len(y) * np.exp(-Z @ w_tilde), [1 / 12, 5 / 12],
+                               rtol=1e-12)
+
+
+def test_nondegenerate_check_fails_off_the_closed_form(results):
+    """The clean trajectories shifted by a constant: the residual no longer approaches
+    Soudry's w_tilde, and the check says so."""
+    ds = results["7b"]
+    assert _check("7b", ds).holds
+    tampered = ds.copy(deep=True)
+    sel = {"noise_rate": 0.0}
+    tampered["weights"].loc[sel] = ds["weights"].sel(sel).values + np.array([0.3, -0.3])
+    verdict = _check("7b", analyse(tampered))
+    assert not verdict.holds, verdict.line()
+
+
+def test_nondegenerate_check_refuses_the_degenerate_toy(results):
+    verdict = STUDIES["implicit_bias_nondegenerate"].check(results[7])
+    assert not verdict.holds, verdict.line()
+    assert "degenerate" in verdict.measured
 
 
 # --------------------------------------------------------------------------- claim 5
@@ -94,7 +154,7 @@ def test_hinge_fraction_matches_the_analysis_active_fraction(results):
 def test_hinge_check_fails_when_hinge_behaves_like_cross_entropy(results):
     ds = results[5]
     tampered = _copy_cells(ds, "loss", "logistic", "hinge")
-    verdict = STUDIES[5].check(tampered)
+    verdict = _check(5, tampered)
     assert not verdict.holds, verdict.line()
 
 
@@ -104,7 +164,7 @@ def test_hinge_check_fails_when_cross_entropy_gradients_vanish(results):
     tampered = ds.copy(deep=True)
     tampered["weights"].loc[{"loss": "logistic"}] = (
         ds["weights"].sel(loss="logistic").values * 1e4)
-    assert not STUDIES[5].check(tampered).holds
+    assert not _check(5, tampered).holds
 
 
 def test_hinge_check_fails_when_hinge_is_calibrated_like_logistic(results):
@@ -114,7 +174,66 @@ def test_hinge_check_fails_when_hinge_is_calibrated_like_logistic(results):
     for name in ("weights", "platt_slope", "platt_intercept", "test_ece_unscaled",
                  "test_ece_platt"):
         tampered[name].loc[{"loss": "hinge"}] = ds[name].sel(loss="logistic").values
-    assert not STUDIES[5].check(tampered).holds
+    assert not _check(5, tampered).holds
+
+
+def test_hinge_check_fails_when_hinge_weights_keep_moving_after_separation(results):
+    """Separable data: hinge weights nudged after its margins reach 1 (margins stay >= 1),
+    as if its update were not zero there."""
+    ds = results[5]
+    tampered = ds.copy(deep=True)
+    cell = {"separation": 8.0, "loss": "hinge"}
+    K = ds.sizes["step"]
+    grow = 1.0 + 1e-6 * np.arange(K)[:, None]  # steps along the last axes (step, feature)
+    tampered["weights"].loc[cell] = ds["weights"].sel(cell).values * grow
+    verdict = _check(5, tampered)
+    assert not verdict.holds, verdict.line()
+
+
+def test_hinge_check_fails_off_the_hinge_minimiser(results):
+    """Overlapping data: hinge weights shrunk by 0.8 learn from 0.45 of the points, not 0.39.
+    The former bound (active fraction <= 0.6) would have passed that; the minimiser's
+    fraction (LP) does not."""
+    from logsim.studies.hinge_vs_ce import measurements
+
+    ds = results[5]
+    tampered = ds.copy(deep=True)
+    cell = {"separation": 2.0, "loss": "hinge"}
+    tampered["weights"].loc[cell] = ds["weights"].sel(cell).values * 0.8
+    tampered = analyse(tampered)
+    m = measurements(tampered)
+    assert 0.42 < m["separations"][2.0]["hinge"]["fraction_T"] <= 0.6
+    assert not _check(5, tampered).holds
+
+
+def test_cross_entropy_gradient_stays_exact_at_large_margins(results):
+    """|p - y| = sigmoid(-margin) is e^-margin at margins 38 to 700, where 0.5 (1 + tanh(z/2))
+    returns 0: logistic weights scaled so that the largest margin is 700."""
+    from logsim.studies.hinge_vs_ce import point_gradients
+
+    ds = results[5]
+    seed = ds["seed"].values[0]
+    grad, margin = point_gradients(ds, 8.0, "logistic", seed)
+    scaled = ds.copy(deep=True)
+    scaled["weights"].loc[{"separation": 8.0, "loss": "logistic"}] = (
+        ds["weights"].sel(separation=8.0, loss="logistic").values * 700 / margin.max())
+    grad, margin = point_gradients(scaled, 8.0, "logistic", seed)
+    far = margin > 38
+    assert far.sum() > 10 and grad.min() > 0
+    np.testing.assert_allclose(grad[far], np.exp(-margin[far]), rtol=1e-12)
+
+
+def test_hinge_minimiser_of_a_two_point_problem():
+    """Two points z = +1 and z = -1 (the same x, both labels): mean hinge loss
+    (max(0, 1 - w) + max(0, 1 + w)) / 2 is 1 for every w in [-1, 1]; a vertex has one point
+    on the margin and the other inside it."""
+    from logsim.studies.hinge_vs_ce import hinge_minimiser
+
+    ref = hinge_minimiser(np.array([[1.0], [1.0]]), np.array([1.0, -1.0]))
+    assert ref["loss"] == pytest.approx(1.0, abs=1e-12)
+    assert ref["inside"] == 0.5 and ref["on"] == 0.5
+    separable = hinge_minimiser(np.array([[1.0], [-2.0]]), np.array([1.0, -1.0]))
+    assert separable["loss"] == pytest.approx(0.0, abs=1e-12) and separable["inside"] == 0.0
 
 
 # --------------------------------------------------------------------------- claim 4
@@ -137,7 +256,7 @@ def test_anchor_estimates_recomputed_from_the_stored_noisy_labels(results):
 def test_noisy_labels_check_fails_when_the_correction_does_nothing(results):
     ds = results[4]
     tampered = _copy_cells(ds, "loss", "logistic", "forward")
-    verdict = STUDIES[4].check(tampered)
+    verdict = _check(4, tampered)
     assert not verdict.holds, verdict.line()
 
 
@@ -145,7 +264,7 @@ def test_noisy_labels_check_fails_when_backward_is_bounded(results):
     """Backward results replaced by forward ones: no negative loss, no run-off."""
     ds = results[4]
     tampered = _copy_cells(ds, "loss", "forward", "backward")
-    assert not STUDIES[4].check(tampered).holds
+    assert not _check(4, tampered).holds
 
 
 def test_backward_runs_off_where_its_loss_is_unbounded_below(results):
@@ -173,3 +292,44 @@ def test_backward_runs_off_where_its_loss_is_unbounded_below(results):
     slope = value("backward", c * (X @ u), y, rho_pos=0.4, rho_neg=0.4).mean() / c
     assert S <= slope + 1e-6  # the LP minimum is below the slope along GD's direction
     assert slope < 0  # GD found a direction along which the loss falls without bound
+
+
+def test_a_negative_backward_loss_alone_is_no_run_off(results):
+    """Bounded backward data sets given a negative training loss: still not run off (their
+    weights converge), so the verdict stands; the former rule counted them."""
+    from logsim.studies.noisy_labels import measurements
+
+    ds = results[4]
+    tampered = ds.copy(deep=True)
+    cell = {"separation": 2.0, "loss": "backward", "transition": "true"}
+    tampered["train_loss"].loc[cell] = -1.0
+    m = measurements(tampered)
+    assert m["runoff"][2.0]["bounded_negative_loss"] > 0
+    assert m["runoff"][2.0]["bounded_ran_off"] == 0
+    assert _check(4, tampered).holds
+
+
+def test_noisy_labels_check_fails_when_bounded_weights_grow(results):
+    """Backward weights at separation 2 (bounded in most data sets) made to grow like t."""
+    ds = results[4]
+    tampered = ds.copy(deep=True)
+    cell = {"separation": 2.0, "loss": "backward"}
+    t = ds["step"].values.astype(float)
+    grow = (1.0 + t)[:, None]
+    tampered["weights"].loc[cell] = ds["weights"].sel(cell).values * grow
+    verdict = _check(4, analyse(tampered))
+    assert not verdict.holds, verdict.line()
+    assert verdict.values["bounded_ran_off"] > 0
+
+
+def test_noisy_labels_check_fails_when_weights_run_off_uphill(results):
+    """Backward weights reversed at separation 8: ||w|| grows as before, but along a
+    direction where the loss rises (its recession function is convex and positively
+    homogeneous, so r(-u) >= -r(u) > 0)."""
+    ds = results[4]
+    tampered = ds.copy(deep=True)
+    cell = {"separation": 8.0, "loss": "backward"}
+    tampered["weights"].loc[cell] = -ds["weights"].sel(cell).values
+    verdict = _check(4, analyse(tampered))
+    assert not verdict.holds, verdict.line()
+    assert verdict.values["ran_off_falling"] < verdict.values["unbounded_ran_off"]

@@ -1,8 +1,10 @@
 """The article's claims as studies: a scenario, a check and figures for each.
 
-Each module defines one :class:`~logsim.studies.base.Study` named ``STUDY``;
-:data:`STUDIES` lists them in claim order. ``logsim claims`` runs the checks,
-``logsim plot`` draws a study's figures for a result made from its scenario.
+Each module defines one :class:`~logsim.studies.base.Study` named ``STUDY``, or a
+tuple ``STUDIES`` when a claim is tested on several scenarios (claim 7: a degenerate
+and a non-degenerate toy); :func:`studies` lists them in claim order. ``logsim claims``
+runs the checks, ``logsim plot`` draws a study's figures for a result made from its
+scenario.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def studies() -> list[Study]:
             if exc.name != f"logsim.studies.{name}":
                 raise
             continue
-        found.append(module.STUDY)
+        found.extend(getattr(module, "STUDIES", (module.STUDY,)))
     return found
 
 

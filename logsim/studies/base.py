@@ -17,18 +17,28 @@ SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of checking one claim on one result."""
+    """The outcome of checking one claim on one result.
+
+    ``values`` and ``limits`` are the numbers behind ``measured`` and ``tolerance``
+    (plain ints, floats, bools, strings and lists of them, so they go into a JSON
+    record as they are): the claims record stores them and the README's claims table
+    is rendered from them (:func:`logsim.claims.render_table`).
+    """
 
     claim: int
     measured: str  #: the figure measured, in words and numbers
     holds: bool
     tolerance: str  #: what "holds" means, stated up front
     source: str = ""  #: result file and short content hash
+    values: Mapping[str, Any] = field(default_factory=dict)  #: the measured numbers
+    limits: Mapping[str, Any] = field(default_factory=dict)  #: the tolerances, as numbers
+    part: str = ""  #: which part of the claim, for a claim checked on several scenarios
 
     def line(self) -> str:
         status = "holds" if self.holds else "DOES NOT HOLD"
         where = f"  [{self.source}]" if self.source else ""
-        return f"claim {self.claim}: {self.measured} ({self.tolerance}): {status}{where}"
+        which = f" ({self.part})" if self.part else ""
+        return f"claim {self.claim}{which}: {self.measured} ({self.tolerance}): {status}{where}"
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,14 @@ class Study:
         (deep-merged table by table; the name gains ``-small``).
     check : callable(Dataset) -> Verdict
     figures : callable(Dataset, Path) -> list of Path
+    headline : str
+        The claim in a few words (the README table's "claim" column).
+    summary : callable(values) -> str
+        The README table's "what logsim shows" text, written from a verdict's
+        ``values`` alone (so the table can be rendered from a stored claims record).
+    part : str
+        Which part of the claim this study tests, for a claim tested on more than one
+        scenario (claim 7: a degenerate and a non-degenerate toy); "" otherwise.
     intro, look : str
         Notebook text (Markdown): what the claim says and how the scenario tests
         it; what to look at in the figures.
@@ -64,10 +82,23 @@ class Study:
     intro: str = ""
     look: str = ""
     numbers: str = ""
+    headline: str = ""
+    summary: Callable[[Mapping[str, Any]], str] | None = None
+    part: str = ""
 
     @property
     def scenario_path(self) -> Path:
         return SCENARIO_DIR / self.scenario_file
+
+    @property
+    def key(self) -> str:
+        """The study's name: its scenario file without ``.toml`` (unique among studies)."""
+        return self.scenario_file.removesuffix(".toml")
+
+    @property
+    def notebook(self) -> str:
+        """File name of the study's notebook under ``notebooks/``."""
+        return f"claim{self.claim}_{self.key}.ipynb"
 
     @property
     def scenario_name(self) -> str:

@@ -105,3 +105,11 @@ def calibrated_ece(p, *, draws: int = 400, quantile: float = 0.95, seed: int = 0
 
 def fmt_cells(values: dict, fmt: str = "{:.3f}") -> str:
     return ", ".join(f"{k} {fmt.format(v)}" for k, v in values.items())
+
+
+def sci(x: float, digits: int = 0) -> str:
+    """``x`` in short scientific notation for prose: ``8e-8``, ``1.2e5`` (``0`` for zero)."""
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.{digits}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"

@@ -15,7 +15,7 @@ import numpy as np
 
 from logsim.metrics import softplus
 from logsim.studies.base import Study, Verdict
-from logsim.studies.common import band, sigmoid, step_axis
+from logsim.studies.common import band, sci, sigmoid, step_axis
 
 #: No stored training loss may lie below the entropy floor by more than round-off.
 FLOOR_TOL = 1e-9
@@ -144,13 +144,18 @@ def check(ds) -> Verdict:
     T = int(ds["step"].values[-1])
     ok = m["below_floor"] >= -FLOOR_TOL and m["identity"] <= IDENTITY_TOL
     rep, other = [], []
+    values: dict = {"T": T, "below_floor": m["below_floor"], "identity": m["identity"],
+                    "plateau_rel": 0.0, "soft_smoothed_gap": [], "hard_gap": []}
     for (soft, eps), c in m["cells"].items():
         gap = np.median(c["gap"])
         if soft and eps == 0.0:
             ok &= bool(np.max(c["gap"]) <= ZERO_GAP)
             rep.append(f"soft p: gap {gap:.1e} (max {np.max(c['gap']):.1e})")
+            values.update(soft_gap=float(gap), soft_gap_max=float(np.max(c["gap"])))
             continue
         rel = np.abs(c["gap"] - c["min_kl"]) / c["min_kl"]
+        values["plateau_rel"] = max(values["plateau_rel"], float(np.nanmax(rel)))
+        values["soft_smoothed_gap" if soft else "hard_gap"].append(float(gap))
         ok &= bool(np.all(np.isfinite(rel)) and np.max(rel) <= PLATEAU_TOL
                    and np.median(c["min_kl"]) >= POSITIVE_GAP)
         what = f"soft p, eps={eps:g}" if soft else f"hard, eps={eps:g}"
@@ -173,6 +178,21 @@ def check(ds) -> Verdict:
             f"seed, and every other cell ends within {PLATEAU_TOL:.0%} of the smallest KL "
             f"any w reaches (Newton), which is >= {POSITIVE_GAP:g} nats"
         ),
+        values=values,
+        limits={"floor_tol": FLOOR_TOL, "zero_gap": ZERO_GAP, "positive_gap": POSITIVE_GAP,
+                "plateau_tol": PLATEAU_TOL, "identity_tol": IDENTITY_TOL},
+    )
+
+
+def summary(v) -> str:
+    soft = v["soft_smoothed_gap"]
+    return (
+        f"With the true posterior as target the gap to H(y) falls to {sci(v['soft_gap'])} "
+        f"nats; with hard or smoothed labels it stops at the KL part, equal to the smallest "
+        f"KL any w reaches (Newton) to {sci(v['plateau_rel'])}, and no loss is ever below "
+        f"H(y) by more than round-off ({sci(max(0.0, -v['below_floor']))} nats). Smoothed "
+        f"*soft* targets also keep a small gap ({min(soft):.3f}–{max(soft):.3f} nats): the "
+        f"model cannot represent them."
     )
 
 
@@ -310,6 +330,8 @@ STUDY = Study(
         "from logsim.studies.entropy_floor import table\n\n"
         "print(table(ds))"
     ),
+    headline="Soft targets: the loss cannot fall below H(y)",
+    summary=summary,
     scenario_file="entropy_floor.toml",
     check=check,
     figures=figures,
