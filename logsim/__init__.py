@@ -18,10 +18,11 @@ from logsim.engine import DivergenceWarning, simulate
 from logsim.estimate import ResourceError, plan
 from logsim.scenario import ScenarioError, load_scenario
 from logsim.store import ResultError, open_results
-from logsim.sweep import run
+from logsim.sweep import InstabilityWarning, run
 
 __all__ = [
     "DivergenceWarning",
+    "InstabilityWarning",
     "ResourceError",
     "ResultError",
     "ScenarioError",

@@ -40,6 +40,10 @@ from logsim.planner import Plan
 
 __all__ = ["ChunkResult", "compute_chunk"]
 
+#: A trajectory whose training loss ends more than this many times above where it started
+#: is flagged ``unstable`` (gradient descent with a sound step size never ends far above
+#: its start; a step of 1e6 on the logistic loss ends at 17,000 from 0.69).
+UNSTABLE_FACTOR = 10.0
 #: Bytes of data draws kept between chunks of one process (a draw larger than a chunk
 #: spans several consecutive chunks, which then draw it once).
 DRAW_CACHE_BYTES = 256 * 2**20
@@ -184,7 +188,10 @@ def compute_chunk(plan: Plan, chunk: int, on_stage=None) -> ChunkResult:
 def _analysis_arrays(plan, span, cells, sets, cell_set, weights, train_loss, diverged,
                      transition, wanted):
     """Every stored array of the chunk but the kernel's own."""
-    out: dict[str, np.ndarray] = {"train_loss": train_loss, "diverged": diverged}
+    with np.errstate(invalid="ignore"):
+        settled = train_loss[:, -1] <= UNSTABLE_FACTOR * np.abs(train_loss[:, 0])
+    out: dict[str, np.ndarray] = {"train_loss": train_loss, "diverged": diverged,
+                                  "unstable": diverged | ~settled}
     if "weights" in wanted:
         out["weights"] = weights if wanted["weights"].dims[-2] == "step" else weights[:, -1:]
     if "transition_rho_pos" in wanted:

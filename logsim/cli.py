@@ -168,7 +168,6 @@ def main(argv=None) -> int:
 def _run(args) -> int:
     import warnings
 
-    from logsim.engine import warn_divergence
     from logsim.scenario import load_scenario
     from logsim.sweep import run_to_file
 
@@ -191,7 +190,7 @@ def _run(args) -> int:
                           scheduler=args.scheduler)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warn_divergence(summary.diverged, summary.diverged_cells, total=summary.trajectories)
+        summary.warn()
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     dims = ", ".join(f"{k}={v}" for k, v in summary.dims.items())
@@ -257,6 +256,9 @@ def _show(args) -> int:
               f"[{var.attrs.get('units', '?')}]")
     n_div = int(ds["diverged"].sum())
     print(f"diverged: {n_div} of {ds['diverged'].size} trajectories")
+    if "unstable" in ds:
+        print(f"unstable: {int(ds['unstable'].sum())} of {ds['unstable'].size} trajectories "
+              "(training loss ended far above its start, or diverged)")
     print("provenance:")
     for key in ("source", "date_created", "scenario_sha256", "content_sha256", "python_version",
                 "numpy_version", "numba_version", "xarray_version", "netcdf4_version",

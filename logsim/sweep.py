@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from logsim.planner import Plan
 from logsim.scenario import load_scenario
 from logsim.store import Layout, MemoryWriter, NetCDFWriter, PartStore, provenance
 
-__all__ = ["RunSummary", "layout", "run", "run_to_file", "set_threads"]
+__all__ = ["InstabilityWarning", "RunSummary", "layout", "run", "run_to_file", "set_threads"]
 
 def set_threads(threads: int | None) -> None:
     """Use ``threads`` Numba threads in this process (1 .. NUMBA_NUM_THREADS)."""
@@ -64,9 +65,29 @@ class RunSummary:
     content_sha256: str
     dims: dict[str, int]
     trajectories: int
-    diverged: int
-    diverged_cells: list[str]
+    flags: dict[str, tuple[int, list[str]]]  #: flag -> (count, the first few cells' labels)
     seconds: dict[str, float]
+
+    def warn(self) -> None:
+        """Warn about the trajectories that diverged or are unstable, naming a few."""
+        from logsim.engine import warn_divergence
+
+        count, cells = self.flags.get("diverged", (0, []))
+        warn_divergence(count, cells, total=self.trajectories)
+        count, cells = self.flags.get("unstable_only", (0, []))
+        if count:
+            from logsim.chunk import UNSTABLE_FACTOR
+
+            more = "" if count <= len(cells) else f" and {count - len(cells)} more"
+            warnings.warn(
+                f"{count} of {self.trajectories} trajectories are unstable: their training "
+                f"loss ended more than {UNSTABLE_FACTOR:g} times above its start (often a "
+                f"step size too large for the loss): {'; '.join(cells)}{more}. They are "
+                "flagged in the variable 'unstable'.", InstabilityWarning, stacklevel=3)
+
+
+class InstabilityWarning(RuntimeWarning):
+    """Some trajectories ended with a training loss far above their start."""
 
 
 def _cell_label(plan: Plan, cell) -> str:
@@ -77,22 +98,23 @@ def _cell_label(plan: Plan, cell) -> str:
 def _execute(plan: Plan, writer, parts: PartStore | None, *, scheduler, threads, progress):
     """Compute the chunks ``parts`` lacks and write every chunk with ``writer``."""
     seconds = {"data": 0.0, "kernel": 0.0, "analysis": 0.0, "write": 0.0}
-    diverged_cells: list[str] = []
-    n_diverged = 0
+    flags: dict[str, tuple[int, list[str]]] = {}
+
+    def count(name: str, chunk: int, hit: np.ndarray) -> None:
+        total, cells = flags.get(name, (0, []))
+        span = plan.chunk_range(chunk)
+        for k in hit[:max(0, 5 - len(cells))]:
+            w = span.start + int(k)
+            cells.append(_cell_label(plan, plan.cells(range(w, w + 1))[0]))
+        flags[name] = (total + hit.size, cells)
 
     def place(chunk: int, arrays) -> None:
-        nonlocal n_diverged
         t0 = time.perf_counter()
         for name, slices, block in plan.placements(chunk, arrays):
             writer.write(name, slices, block)
         seconds["write"] += time.perf_counter() - t0
-        hit = np.flatnonzero(arrays["diverged"])
-        n_diverged += hit.size
-        if hit.size and len(diverged_cells) < 5:
-            span = plan.chunk_range(chunk)
-            for k in hit[:5 - len(diverged_cells)]:
-                w = span.start + int(k)
-                diverged_cells.append(_cell_label(plan, plan.cells(range(w, w + 1))[0]))
+        count("diverged", chunk, np.flatnonzero(arrays["diverged"]))
+        count("unstable_only", chunk, np.flatnonzero(arrays["unstable"] & ~arrays["diverged"]))
 
     done = parts.done() if parts is not None else set()
     todo = [c for c in range(plan.n_chunks) if c not in done]
@@ -132,7 +154,7 @@ def _execute(plan: Plan, writer, parts: PartStore | None, *, scheduler, threads,
             finished.close()  # shut a Dask cluster down now, not at garbage collection
         if bar is not None:
             bar.close()
-    return seconds, n_diverged, diverged_cells
+    return seconds, flags
 
 
 def _prepare(scenario, *, threads, out, resume, chunk_size):
@@ -184,11 +206,11 @@ def run_to_file(scenario, out, *, threads=None, progress=False, resume=False,
                                      chunk_size=chunk_size)
     lay = layout(plan, provenance(scenario))
     writer = NetCDFWriter(out, lay)
-    (seconds, n_div, cells), digest = _finish_or_clean(
+    (seconds, flags), digest = _finish_or_clean(
         writer, parts, lambda: _execute(plan, writer, parts, scheduler=scheduler,
                                         threads=threads, progress=progress))
     parts.remove()
-    return RunSummary(out, digest, dict(lay.dims), plan.n_trajectories, n_div, cells, seconds)
+    return RunSummary(out, digest, dict(lay.dims), plan.n_trajectories, flags, seconds)
 
 
 def run(
@@ -227,7 +249,6 @@ def run(
         processes, or a connected ``Client`` (:func:`logsim.distributed.dask_chunks`).
         The result is bit-identical.
     """
-    from logsim.engine import warn_divergence
     from logsim.store import open_results
 
     if out is not None:
@@ -238,14 +259,14 @@ def run(
         scenario, plan, _ = _prepare(scenario, threads=threads, out=None, resume=False,
                                      chunk_size=chunk_size)
         writer = MemoryWriter(layout(plan, provenance(scenario)))
-        (seconds, n_div, cells), ds = _finish_or_clean(
+        (seconds, flags), ds = _finish_or_clean(
             writer, None, lambda: _execute(plan, writer, None, scheduler=scheduler,
                                            threads=threads, progress=progress))
         summary = RunSummary(None, ds.attrs["content_sha256"], dict(ds.sizes),
-                             plan.n_trajectories, n_div, cells, seconds)
+                             plan.n_trajectories, flags, seconds)
     # Warn only once the result is safely stored: a warning turned into an error must
     # not lose the computed chunks.
-    warn_divergence(summary.diverged, summary.diverged_cells, total=summary.trajectories)
+    summary.warn()
     return ds
 
 

@@ -92,6 +92,11 @@ _ALL = [
        "mean training loss (the loss being minimised)", "{loss_units}"),
     _v("diverged", "cell", (), "bool", "core",
        "trajectory overflowed (records after it are NaN)", "1"),
+    _v("unstable", "cell", (), "bool", "core",
+       "trajectory unstable: its training loss ended more than UNSTABLE_FACTOR times above "
+       "its start, or stopped being finite", "1",
+       "train_loss[last] > 10 * train_loss[0] (the factor is logsim.chunk.UNSTABLE_FACTOR), "
+       "or diverged; often a step size too large for the loss"),
     _v("transition_rho_pos", "cell", (), "f8", "core",
        "rho_pos = P(noisy 0 | clean 1) assumed by the loss correction", "1", needs="corrected"),
     _v("transition_rho_neg", "cell", (), "f8", "core",

@@ -220,3 +220,25 @@ def test_bad_options_are_refused_with_their_key(table, bad, needle):
     with pytest.raises(logsim.ScenarioError) as err:
         logsim.run(_small(**{table: bad}))
     assert needle in str(err.value)
+
+
+def test_a_loss_that_grew_is_flagged_unstable_and_named_readably():
+    from logsim.chunk import UNSTABLE_FACTOR
+
+    scen = {
+        "name": "too-big-a-step",
+        "data": {"kind": "gaussian", "n_train": 50, "n_test": 50, "dim": 3},
+        "optimizer": {"steps": 30},
+        "record": {"checkpoints": 4},
+        "grid": {"loss": ["logistic", "hinge"], "learning_rate": [0.1, 1e6], "seed": 2},
+    }
+    with pytest.warns(logsim.InstabilityWarning) as caught:
+        ds = logsim.run(scen)
+    loss = ds["train_loss"]
+    grew = (loss.isel(step=-1) > UNSTABLE_FACTOR * loss.isel(step=0)) | ds["diverged"]
+    np.testing.assert_array_equal(ds["unstable"].values, grew.values)
+    assert ds["unstable"].sel(learning_rate=1e6).all()  # 17,000 from 0.69 before the change
+    assert not ds["unstable"].sel(learning_rate=0.1).any()
+    message = str(caught[0].message)
+    assert "4 of 8 trajectories are unstable" in message
+    assert "(loss=logistic, learning_rate=1000000.0, seed=0); " in message
