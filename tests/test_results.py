@@ -146,6 +146,7 @@ def test_killed_run_resumes_to_the_identical_result(tmp_path):
 
 def test_sigterm_stops_like_ctrl_c_and_resumes_to_the_same_hash(tmp_path):
     scen = _scenario(tmp_path, steps=30000, name="termme")
+    scen.write_text(scen.read_text().replace("n_train = 40", "n_train = 1500"))  # 0.1 s a chunk
     reference = results.open_results(_run(scen, tmp_path / "ref.nc", "--chunk-size", "1"))
     out = tmp_path / "term.nc"
     parts = Path(str(out) + ".parts")
@@ -160,6 +161,7 @@ def test_sigterm_stops_like_ctrl_c_and_resumes_to_the_same_hash(tmp_path):
         time.sleep(0.005)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
+    assert not out.exists(), "the run finished before it could be stopped: make it longer"
     assert proc.returncode == 143, err
     assert err.strip().splitlines() == [
         "logsim run: terminated (SIGTERM); finished chunks are kept, continue with --resume"]
