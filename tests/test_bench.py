@@ -6,33 +6,42 @@ trajectories to 1e-9), the gate, and the shape of ``logsim bench`` output; never
 
 import dataclasses
 import json
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
-from logsim import baselines, bench, cli, rng
+from logsim import cli, rng
+from logsim.bench import ceiling, memory_probe, report, suite, workloads
+from logsim.bench import cli as bench_cli
+from logsim.bench.gate import gate
+from logsim.bench.implementations import IMPLEMENTATIONS, JaxBatched, NumpyBatched
+from logsim.bench.machine import machine_info
+from logsim.bench.problem import batch_indices, make_problem
 from tests import naive
 
 SMALL = {
-    "gd": baselines.Workload("T1", "GD logistic", 12, 40, 3, 60, checkpoints=5, seed=21),
-    "sgd": baselines.Workload("T2", "SGD, identical batches", 10, 50, 4, 80, method="sgd",
+    "gd": workloads.Workload("T1", "GD logistic", 12, 40, 3, 60, checkpoints=5, seed=21),
+    "sgd": workloads.Workload("T2", "SGD, identical batches", 10, 50, 4, 80, method="sgd",
                               batch_size=7, checkpoints=6, seed=22),
-    "large_d": baselines.Workload("T4", "large d (d > n)", 6, 30, 80, 25, checkpoints=4,
+    "large_d": workloads.Workload("T4", "large d (d > n)", 6, 30, 80, 25, checkpoints=4,
                                   seed=24),
-    "long_separable": baselines.Workload("T3", "long implicit-bias run", 4, 16, 2, 20_000,
+    "long_separable": workloads.Workload("T3", "long implicit-bias run", 4, 16, 2, 20_000,
                                          checkpoints=15, labels="separable", lr_high=1.5,
                                          seed=23),
 }
 
 
 def _run(name, problem):
-    return baselines.IMPLEMENTATIONS[name]().prepare(problem)()
+    return IMPLEMENTATIONS[name]().prepare(problem)()
 
 
 @pytest.mark.parametrize("seed", [0, 5, 123])
 def test_batch_indices_are_logsims_batches(seed):
     n, b, steps = 13, 4, 30
-    got = baselines.batch_indices(n, b, [seed, seed + 1], steps)
+    got = batch_indices(n, b, [seed, seed + 1], steps)
     assert got.shape == (2, steps, b)
     for r, s in enumerate([seed, seed + 1]):
         key = naive.stream_key(s, rng.STREAM_BATCH)
@@ -42,7 +51,7 @@ def test_batch_indices_are_logsims_batches(seed):
 
 def test_problem_is_drawn_once_from_a_fixed_seed():
     w = SMALL["gd"]
-    a, b = baselines.make_problem(w), baselines.make_problem(w)
+    a, b = make_problem(w), make_problem(w)
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.targets, b.targets)
     # trajectories differ (targets and step sizes), so no implementation can share work
@@ -54,25 +63,25 @@ def test_problem_is_drawn_once_from_a_fixed_seed():
 @pytest.mark.parametrize("case", list(SMALL))
 @pytest.mark.parametrize("impl", ["numpy", "jax"])
 def test_baseline_computes_logsims_trajectories(case, impl):
-    problem = baselines.make_problem(SMALL[case])
+    problem = make_problem(SMALL[case])
     W_ref, L_ref = _run("logsim", problem)
     W, L = _run(impl, problem)
     assert W.shape == W_ref.shape and L.shape == L_ref.shape
     assert np.all(np.linalg.norm(W_ref[:, -1], axis=1) > 0.1)  # the runs went somewhere
     np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(L, L_ref, rtol=1e-9, atol=1e-12)
-    assert bench._check((W, L), (W_ref, L_ref))[0]
+    assert gate((W, L), (W_ref, L_ref))[0]
 
 
 def test_sgd_baseline_uses_logsims_batches_not_others():
     """A different batch stream moves the weights far beyond the gate's tolerance."""
-    problem = baselines.make_problem(SMALL["sgd"])
+    problem = make_problem(SMALL["sgd"])
     ref = _run("logsim", problem)
     other = dataclasses.replace(problem, batch_seed=problem.batch_seed + 1)
-    assert not bench._check(_run("numpy", other), ref)[0]
+    assert not gate(_run("numpy", other), ref)[0]
 
 
-class _DoesLess(baselines.NumpyBatched):
+class _DoesLess(NumpyBatched):
     """Stops one step early: must fail the gate and never be timed."""
 
     def prepare(self, problem):
@@ -83,8 +92,8 @@ class _DoesLess(baselines.NumpyBatched):
 
 
 def test_gate_fails_a_baseline_that_does_less(monkeypatch):
-    monkeypatch.setitem(baselines.IMPLEMENTATIONS, "numpy", _DoesLess)
-    entry = bench.measure_workload(SMALL["gd"], 1, log=lambda m: None,
+    monkeypatch.setitem(IMPLEMENTATIONS, "numpy", _DoesLess)
+    entry = suite.measure_workload(SMALL["gd"], 1, log=lambda m: None,
                                    implementations=("logsim", "numpy"))
     r = entry["implementations"]["numpy"]
     assert r["status"] == "failed" and not r["gate_passed"]
@@ -92,8 +101,8 @@ def test_gate_fails_a_baseline_that_does_less(monkeypatch):
 
 
 def test_missing_jax_is_reported_and_the_run_continues(monkeypatch):
-    monkeypatch.setattr(baselines.JaxBatched, "available", lambda self: "jax is not installed")
-    entry = bench.measure_workload(SMALL["gd"], 1, log=lambda m: None)
+    monkeypatch.setattr(JaxBatched, "available", lambda self: "jax is not installed")
+    entry = suite.measure_workload(SMALL["gd"], 1, log=lambda m: None)
     assert entry["implementations"]["jax"] == {"status": "unavailable",
                                                "reason": "jax is not installed"}
     assert entry["vs_jax"] is None and entry["vs_numpy"] > 0
@@ -102,10 +111,31 @@ def test_missing_jax_is_reported_and_the_run_continues(monkeypatch):
                  ceiling={"best_traj_steps_per_s": 1.0, "samples_per_step": 40,
                           "best_variant": "rows"})
     result = {"quick": True, "repeats": 1, "wall_seconds": 1.0, "scaling": None,
-              "machine": bench.machine_info(), "workloads": {"T1": entry},
+              "machine": machine_info(), "workloads": {"T1": entry},
               "peaks": {"dgemm_flop_per_s": 1e9, "exp_per_s": 1e9, "exp_threads": 1}}
-    table = bench.format_table(result)
+    table = report.format_table(result)
     assert any(line.split()[:3] == ["jax", "unavailable:", "jax"] for line in table.splitlines())
+
+
+def test_every_row_of_the_table_is_runnable_and_its_quick_size_smaller():
+    for name, row in workloads.TABLE.items():
+        assert row.workload.name == row.quick.name == name
+        assert row.implementations[0] == "logsim"  # the reference the others are gated on
+        assert set(row.implementations) <= set(IMPLEMENTATIONS)
+        assert (row.quick.method, row.quick.labels) == (row.workload.method, row.workload.labels)
+        assert row.quick.sample_gradients < row.workload.sample_gradients
+        for ratio in row.target:  # each target names a ratio the run computes
+            assert ratio == "vs_best_baseline" or ratio[3:] in row.implementations[1:]
+
+
+def test_compile_probe_is_a_module_run_in_a_fresh_process():
+    launched = time.time()
+    proc = subprocess.run([sys.executable, "-m", "logsim.bench.compile_probe", repr(launched)],
+                          capture_output=True, text=True, timeout=600, check=True)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(out["paths"]) == {"groups_loops", "groups_blas", "solo_sgd"}
+    assert out["first_call_s"] == pytest.approx(sum(out["paths"].values()))
+    assert 0 < out["import_s"] < time.time() - launched
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +155,7 @@ def test_cli_bench_quick_exits_0_and_writes_files(quick_run, capsys):
 
 def test_json_schema_of_a_quick_run(quick_run):
     result = json.loads((quick_run[1] / "b.json").read_text())
-    assert result["schema"] == bench.SCHEMA
+    assert result["schema"] == suite.SCHEMA
     assert result["gate"]["rtol"] == 1e-9 and result["repeats"] == 3
     assert len(result["code"]["sha256"]["kernels.py"]) == 64
     m = result["machine"]
@@ -135,7 +165,7 @@ def test_json_schema_of_a_quick_run(quick_run):
     assert set(result["workloads"]) == {"W1"}
     assert result["memory"]["result_bytes"] > 0 and result["memory"]["target"] is None
     e = result["workloads"]["W1"]
-    assert e["workload"]["trajectories"] == baselines.QUICK["W1"].trajectories
+    assert e["workload"]["trajectories"] == workloads.QUICK["W1"].trajectories
     assert e["trajectory_steps"] == 64 * 50 and e["sample_gradients"] == 64 * 50 * 50
     rates = {}
     for name in ("logsim", "numpy", "jax"):
@@ -170,12 +200,12 @@ def test_dask_line_reports_the_overhead_per_chunk(tmp_path):
     scen = tmp_path / "d.toml"
     scen.write_text('name = "d"\n[data]\nkind = "gaussian"\nn_train = 50\nn_test = 10\ndim = 3\n'
                     "[grid]\nseed = 8\n[optimizer]\nlearning_rate = 0.5\nsteps = 200\n")
-    dk = bench.measure_dask(scen)
+    dk = bench_cli.measure_dask(scen)
     assert dk["chunks"] >= 1 and dk["n_workers"] == 2
     assert dk["local_seconds"] > 0 and dk["dask_seconds"] > 0
     assert dk["compute_seconds"] <= dk["n_workers"] * dk["dask_seconds"] + 1e-9
-    line = bench.format_table({"quick": True, "repeats": 1, "wall_seconds": 1.0,
-                               "machine": bench.machine_info(), "workloads": {},
+    line = report.format_table({"quick": True, "repeats": 1, "wall_seconds": 1.0,
+                               "machine": machine_info(), "workloads": {},
                                "dask": dk, "peaks": {"dgemm_flop_per_s": 1e9,
                                                      "exp_per_s": 1e9, "exp_threads": 1}})
     assert "dask:" in line and "ms of worker time per chunk" in line
@@ -185,9 +215,9 @@ def test_memory_measurement_reports_the_sweep_it_ran(tmp_path):
     """Structure and consistency of ``measure_memory``; its ratio target is never asserted."""
     import xarray as xr
 
-    mem = bench.measure_memory(quick=True, workdir=tmp_path, log=lambda m: None)
+    mem = memory_probe.measure_memory(quick=True, workdir=tmp_path, log=lambda m: None)
     assert "error" not in mem, mem.get("error")
-    sizes = bench.MEMORY_SWEEPS["quick"]
+    sizes = memory_probe.MEMORY_SWEEPS["quick"]
     # the weights as the scenario's grid sizes give them: trajectories x checkpoints x d
     trajectories = sizes["learning_rates"] * sizes["seeds"]
     assert mem["weights_shape"] == [sizes["learning_rates"], sizes["seeds"],
@@ -207,23 +237,21 @@ def test_memory_measurement_reports_the_sweep_it_ran(tmp_path):
         mem["peak_increase_bytes"] / (mem["result_bytes"] + mem["data_bytes"]))
     assert mem["target"] is None and mem["met"] is None  # reduced sizes are not for quoting
     assert f"{trajectories} trajectories" in mem["scenario"]
-    lines = bench.format_memory(mem)
+    lines = report.format_memory(mem)
     assert lines[1].startswith("memory: peak RSS of the sweep +") and "target" not in lines[1]
-    full = {**mem, "target": bench.MEMORY_TARGET, "met": False}
-    assert "(target <= 1.5: NOT met)" in bench.format_memory(full)[1]
+    full = {**mem, "target": memory_probe.MEMORY_TARGET, "met": False}
+    assert "(target <= 1.5: NOT met)" in report.format_memory(full)[1]
 
 
 def test_memory_measurement_failure_is_reported_not_raised(monkeypatch):
-    monkeypatch.setattr(bench, "_MEMORY_PROBE", "raise SystemExit('no probe here')")
-    mem = bench.measure_memory(quick=True, log=lambda m: None)
-    assert set(mem) == {"error"} and "no probe here" in mem["error"]
-    assert bench.format_memory(mem)[1].startswith("memory: the measurement failed")
+    monkeypatch.setattr(memory_probe, "PROBE_MODULE", "logsim.bench.no_such_probe")
+    mem = memory_probe.measure_memory(quick=True, log=lambda m: None)
+    assert set(mem) == {"error"} and "No module named logsim.bench.no_such_probe" in mem["error"]
+    assert report.format_memory(mem)[1].startswith("memory: the measurement failed")
 
 
 def test_ceiling_layouts_do_the_same_arithmetic():
     """The ceiling micro-kernels are timed against each other: each must do the same steps."""
-    from logsim import baselines
-
     g = np.random.default_rng(3)
     n, d, R, steps, c = 37, 5, 21, 7, 0.05
     X = g.normal(size=(n, d))
@@ -234,16 +262,16 @@ def test_ceiling_layouts_do_the_same_arithmetic():
         if name.startswith("lanes"):
             WT = np.ascontiguousarray(W0.T)
             if name == "lanes":
-                baselines.ceiling_lanes(X, WT, steps, c, 8)
+                ceiling.ceiling_lanes(X, WT, steps, c, 8)
             else:
-                baselines.ceiling_lanes_registers(X, XT, WT, steps, c, 8)
+                ceiling.ceiling_lanes_registers(X, XT, WT, steps, c, 8)
             results[name] = WT.T
         else:
             W = W0.copy()
             if name == "rows":
-                baselines.ceiling_rows(XT, W, steps, c)
+                ceiling.ceiling_rows(XT, W, steps, c)
             else:
-                baselines.ceiling_gemm(X, XT, W, steps, c)
+                ceiling.ceiling_gemm(X, XT, W, steps, c)
             results[name] = W
     # the step is w <- w - c X^T exp(-|X w|), in NumPy
     W = W0.copy()
