@@ -61,7 +61,7 @@ def test_problem_is_drawn_once_from_a_fixed_seed():
 
 
 @pytest.mark.parametrize("case", list(SMALL))
-@pytest.mark.parametrize("impl", ["numpy", "jax"])
+@pytest.mark.parametrize("impl", ["numpy", pytest.param("jax", marks=pytest.mark.jax)])
 def test_baseline_computes_logsims_trajectories(case, impl):
     problem = make_problem(SMALL[case])
     W_ref, L_ref = _run("logsim", problem)
@@ -128,6 +128,7 @@ def test_every_row_of_the_table_is_runnable_and_its_quick_size_smaller():
             assert ratio == "vs_best_baseline" or ratio[3:] in row.implementations[1:]
 
 
+@pytest.mark.slow
 def test_compile_probe_is_a_module_run_in_a_fresh_process():
     launched = time.time()
     proc = subprocess.run([sys.executable, "-m", "logsim.bench.compile_probe", repr(launched)],
@@ -146,6 +147,8 @@ def quick_run(tmp_path_factory):
     return code, out
 
 
+@pytest.mark.slow
+@pytest.mark.jax
 def test_cli_bench_quick_exits_0_and_writes_files(quick_run, capsys):
     code, out = quick_run
     assert code == 0
@@ -153,6 +156,8 @@ def test_cli_bench_quick_exits_0_and_writes_files(quick_run, capsys):
     assert json.loads((out / "b.json").read_text())["quick"] is True
 
 
+@pytest.mark.slow
+@pytest.mark.jax
 def test_json_schema_of_a_quick_run(quick_run):
     result = json.loads((quick_run[1] / "b.json").read_text())
     assert result["schema"] == suite.SCHEMA
@@ -196,6 +201,7 @@ def test_json_schema_of_a_quick_run(quick_run):
         assert all(len(t) == len(a["sizes"]) for t in a["median_s"].values())
 
 
+@pytest.mark.dask
 def test_dask_line_reports_the_overhead_per_chunk(tmp_path):
     scen = tmp_path / "d.toml"
     scen.write_text('name = "d"\n[data]\nkind = "gaussian"\nn_train = 50\nn_test = 10\ndim = 3\n'
@@ -211,6 +217,7 @@ def test_dask_line_reports_the_overhead_per_chunk(tmp_path):
     assert "dask:" in line and "ms of worker time per chunk" in line
 
 
+@pytest.mark.slow
 def test_memory_measurement_reports_the_sweep_it_ran(tmp_path):
     """Structure and consistency of ``measure_memory``; its ratio target is never asserted."""
     import xarray as xr

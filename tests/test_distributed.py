@@ -17,6 +17,8 @@ from logsim import distributed as ld
 from logsim.cli import main
 from logsim.sweep import compute_chunk, make_plan, run
 
+pytestmark = pytest.mark.dask
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SMALL = """\

@@ -9,6 +9,8 @@ from nbclient import NotebookClient
 from logsim import open_results
 from logsim.studies import studies
 
+pytestmark = pytest.mark.notebooks
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
