@@ -67,3 +67,21 @@ def test_run_a_missing_scenario_is_one_line_and_exit_2(tmp_path, monkeypatch, ca
     assert cli.main(["run", "nosuch", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "logsim run quickstart" in err
+
+
+def test_the_readme_layout_names_every_module_and_folder():
+    """The README's layout block lists every module and subpackage of logsim and every
+    top-level folder, and nothing that is not there."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    named = set(block.replace("(", " ").replace(")", " ").replace(",", " ").split())
+    modules = {p.name for p in (ROOT / "logsim").glob("*.py") if p.name != "__init__.py"}
+    packages = {f"{p.parent.name}/" for p in (ROOT / "logsim").glob("*/__init__.py")}
+    made = {"logsim", "results", "build", "dist", "__pycache__"}  # logsim/: the block's own
+    folders = {f"{p.name}/" for p in ROOT.iterdir()
+               if p.is_dir() and not p.name.startswith(".") and p.name not in made
+               and not p.name.endswith(".egg-info")}
+    missing = (modules | packages | folders | {".ci/"}) - named
+    assert not missing, f"README layout does not name {sorted(missing)}"
+    listed = {w for w in named if w.endswith(".py")}
+    assert listed <= modules, f"README layout names absent modules {sorted(listed - modules)}"

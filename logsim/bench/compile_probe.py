@@ -1,11 +1,12 @@
 """Compile cost of logsim's kernels, each measurement in a fresh process.
 
-Run as ``python -m logsim.bench.compile_probe LAUNCHED`` (``LAUNCHED``: the parent's
-``time.time()`` just before it started the process), it makes one tiny call of
-:func:`logsim.engine.run_batch` per compiled path of the kernel and prints one JSON
-line: ``import_s`` (from the launch to the probe's first line: interpreter start-up and
-``import logsim``, which imports the engine), ``paths`` (each path's first call:
-compilation, or loading the on-disk cache) and ``first_call_s`` (their sum).
+Run as ``python -m logsim.bench.compile_probe [LAUNCHED]`` (``LAUNCHED``: the parent's
+``time.time()`` just before it started the process; without it ``import_s`` is None), it
+makes one tiny call of :func:`logsim.engine.run_batch` per compiled path of the kernel
+and prints one JSON line: ``import_s`` (from the launch to the probe's first line:
+interpreter start-up and ``import logsim``, which imports the engine), ``paths`` (each
+path's first call: compilation, or loading the on-disk cache) and ``first_call_s``
+(their sum).
 :func:`measure_compile` runs it with an empty Numba cache, then with that cache filled.
 """
 
@@ -24,7 +25,7 @@ PROBE_MODULE = "logsim.bench.compile_probe"
 QUICKSTART = "quickstart"
 
 
-def probe(launched: float) -> dict:
+def probe(launched: float | None) -> dict:
     """The first call of every compiled path of the kernel (see the module notes).
 
     The paths: full-batch groups on the ordered loops, groups on BLAS
@@ -36,7 +37,7 @@ def probe(launched: float) -> dict:
     from logsim.engine import run_batch
     from logsim.kernels import GEMM_MIN_FEATURES
 
-    imported = time.time() - launched
+    imported = None if launched is None else time.time() - launched
     g = np.random.default_rng(0)
     y = np.array([[1.0, 0.0, 1.0, 0.0]] * 64)  # groups of two or more on up to 32 threads
     calls = {
@@ -114,7 +115,7 @@ def measure_compile(*, log=None) -> dict:
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    launched = float(args[0]) if args else time.time()
+    launched = float(args[0]) if args else None  # no launch time: no import figure
     print(json.dumps(probe(launched)))
     return 0
 
