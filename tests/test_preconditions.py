@@ -34,6 +34,14 @@ def test_logsim_refuses_a_target_without_fused_multiply_add(tmp_path):
     assert "NUMBA_CPU_NAME='generic'" in last
 
 
+def test_the_compiled_check_sees_this_machine_fuse():
+    """The fast path (``+fma`` among the target's features) and the compiled check agree
+    here; the compiled check alone decides the NUMBA_CPU_NAME=generic case above."""
+    from logsim import _jit
+
+    assert _jit._contraction_fuses()
+
+
 @njit
 def _gemm(a, b, out):
     gemm(a, b, out)
