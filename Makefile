@@ -1,6 +1,7 @@
 # Two entry points that work on a fresh machine with only Python and make:
 #   make demo   set up .venv and run the default scenario end to end
 #   make test   set up .venv with test extras, lint, and run the test suite
+#   make test-fast   the same without the slow, Dask, notebook and JAX tests (about a minute)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench wheel-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,10 @@ lint: $(STAMP_TEST)
 test: lint
 	$(BIN)/python -m pytest
 
+# The markers are registered in pyproject.toml; `make test` and CI run everything.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow and not dask and not notebooks and not jax"
+
 $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@ $(STAMP_RUN)
@@ -39,6 +44,10 @@ $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 # Benchmark suite: all workloads, table on stdout, JSON + figure under benchmarks/ (~5 min).
 bench: $(STAMP_BENCH)
 	$(BIN)/logsim bench --json benchmarks/latest.json --plot benchmarks/latest.png
+
+# Build the wheel, install it in a fresh venv, run it from an empty folder (minutes).
+wheel-check:
+	.ci/wheel-check
 
 clean:
 	rm -rf $(VENV) results build *.egg-info

@@ -6,19 +6,13 @@ Entry points: :func:`simulate` (a batch of trajectories as an ``xarray.Dataset``
 :func:`analyse` (calibration, entropy floors and SVM geometry from stored weights).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("logsim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
-
 from logsim.analysis import analyse
 from logsim.engine import DivergenceWarning, simulate
 from logsim.estimate import ResourceError, plan
 from logsim.scenario import ScenarioError, load_scenario
 from logsim.store import ResultError, open_results
 from logsim.sweep import InstabilityWarning, run
+from logsim.version import __version__
 
 __all__ = [
     "DivergenceWarning",

@@ -2,7 +2,8 @@
 
 Current llvmlite wheels ship no SVML, so ``math.exp`` inside a Numba loop is a
 scalar libm call that blocks vectorisation and dominates the logistic step
-(DESIGN.md, measured: 8.7 ns against 1.1 ns per element here). :func:`exp`
+(measured: 8.7 ns against 1.1 ns per element on the first machine; docs/design.md,
+"The low-level tricks"). :func:`exp`
 is Cody-Waite range reduction (fused multiply-adds), a degree-13 Taylor polynomial
 (Estrin's scheme for the high terms, Horner for the low ones) and the scale ``2**k``
 written directly into the exponent bits, all straight-line code.

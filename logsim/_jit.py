@@ -43,6 +43,57 @@ def ordered_sums(fn):
     return numba.njit(fastmath={"contract"}, **JIT_OPTIONS)(fn)
 
 
+def _contraction_fuses() -> bool:
+    """Whether a ``contract`` loop fuses ``a * b + c`` on the target, by compiling one.
+
+    With 1 + 2**-30 and 1 - 2**-30 the product is 1 - 2**-60: fused, adding -1 leaves
+    -2**-60; rounded first, 0. Not cached (reading Numba's cache unpickles), so it costs
+    a compile (about 0.7 s): :func:`require_fused_multiply_add` calls it only where the
+    target's features do not settle the question.
+    """
+    multiply_add = numba.njit(fastmath={"contract"}, nogil=True, error_model="numpy")(
+        lambda a, b, c: a * b + c)
+    return multiply_add(1.0 + 2.0**-30, 1.0 - 2.0**-30, -1.0) == -(2.0**-60)
+
+
+def require_fused_multiply_add() -> None:
+    """Raise ImportError unless :func:`ordered_sums` loops fuse ``a * b + c`` on this target.
+
+    The products of :mod:`logsim._rows` always emit ``llvm.fma`` (one rounding, in
+    software where the CPU has no FMA instructions), while ``contract`` only lets LLVM
+    fuse where the target has them. A lone trajectory (ordered loops) and the same
+    trajectory in a group (``_rows`` products) get the same bits only where both fuse,
+    and which trajectories run alone depends on the thread count. The target is the CPU
+    Numba compiles for: the host, or ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES``. On
+    64-bit ARM FMA is part of the base instruction set; on x86 a ``+fma`` in the
+    target's features settles it; anything else is decided by compiling a multiply-add.
+    """
+    import platform
+
+    from llvmlite import binding
+
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = binding.get_host_cpu_features().flatten()
+    if "+fma" in features.split(",") or _contraction_fuses():
+        return
+    cpu = numba.config.CPU_NAME
+    target = (f"NUMBA_CPU_NAME={cpu!r}, NUMBA_CPU_FEATURES={features!r}"
+              if cpu or numba.config.CPU_FEATURES is not None else "the host CPU")
+    raise ImportError(
+        f"logsim needs fused multiply-add (FMA) instructions on the CPU Numba compiles "
+        f"for ({target}): without them a trajectory's results would differ alone and "
+        "in a group, so they would depend on the thread count. Run on a CPU with FMA "
+        "(x86-64 since 2013, every 64-bit ARM), and unset NUMBA_CPU_NAME or name a CPU "
+        "that has it (e.g. NUMBA_CPU_NAME=haswell, not generic)."
+    )
+
+
+require_fused_multiply_add()
+
+
 def helper(fn):
     """Compile a small scalar helper that is always inlined into its caller."""
     return numba.njit(inline="always", **JIT_OPTIONS)(fn)

@@ -9,6 +9,7 @@ from pathlib import Path
 EXAMPLES = """\
 examples:
   logsim run scenarios/quickstart.toml            # writes results/quickstart.nc
+  logsim run quickstart                           # the same bundled scenario, by name
   logsim run scenarios/quickstart.toml --threads 1 -o /tmp/q.nc
   logsim run scenarios/quickstart.toml --resume   # continue a killed run
   logsim list                                     # scenarios and stored results
@@ -37,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run = _verb(sub, "run", "run a scenario sweep and store its dataset",
         "Run the sweep a scenario file describes and write one netCDF4 dataset.",
         "logsim run scenarios/quickstart.toml -o results/q.nc --threads 2")
-    run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml")
+    run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml, or "
+                                      "the name of a bundled scenario, e.g. quickstart")
     run.add_argument("-o", "--output", metavar="OUT.nc",
                      help="where to write the dataset (default: results/<name>.nc)")
     run.add_argument("--threads", type=int, metavar="N",
@@ -169,11 +171,12 @@ def _run(args) -> int:
     import warnings
 
     from logsim.scenario import load_scenario
+    from logsim.scenario_files import resolve
     from logsim.sweep import run_to_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        scenario = load_scenario(args.scenario)
+        scenario = load_scenario(resolve(args.scenario))
     for w in caught:  # e.g. a data file without a test set: one line, not Python's format
         print(f"warning: {w.message}", file=sys.stderr)
     out = Path(args.output) if args.output else Path("results") / f"{scenario.name}.nc"

@@ -87,7 +87,7 @@ def provenance(scenario) -> dict[str, str]:
     import netCDF4
     import numba
 
-    import logsim
+    from logsim.version import __version__
 
     now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     try:
@@ -101,13 +101,13 @@ def provenance(scenario) -> dict[str, str]:
         "summary": scenario.description,
         "Conventions": CONVENTIONS,
         "institution": "logsim",
-        "source": f"logsim {logsim.__version__}",
+        "source": f"logsim {__version__}",
         "history": f"{now} logsim run {scenario.path or '<mapping>'}",
         "references": "; ".join(scenario.references) or "logsim",
         "scenario_name": scenario.name,
         "scenario": scenario.text,
         "scenario_sha256": scenario.sha256,
-        "logsim_version": logsim.__version__,
+        "logsim_version": __version__,
         "python_version": platform.python_version(),
         "numpy_version": np.__version__,
         "numba_version": numba.__version__,

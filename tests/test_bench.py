@@ -6,33 +6,42 @@ trajectories to 1e-9), the gate, and the shape of ``logsim bench`` output; never
 
 import dataclasses
 import json
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
-from logsim import baselines, bench, cli, rng
+from logsim import cli, rng
+from logsim.bench import ceiling, memory_probe, report, suite, workloads
+from logsim.bench import cli as bench_cli
+from logsim.bench.gate import gate
+from logsim.bench.implementations import IMPLEMENTATIONS, JaxBatched, NumpyBatched
+from logsim.bench.machine import machine_info
+from logsim.bench.problem import batch_indices, make_problem
 from tests import naive
 
 SMALL = {
-    "gd": baselines.Workload("T1", "GD logistic", 12, 40, 3, 60, checkpoints=5, seed=21),
-    "sgd": baselines.Workload("T2", "SGD, identical batches", 10, 50, 4, 80, method="sgd",
+    "gd": workloads.Workload("T1", "GD logistic", 12, 40, 3, 60, checkpoints=5, seed=21),
+    "sgd": workloads.Workload("T2", "SGD, identical batches", 10, 50, 4, 80, method="sgd",
                               batch_size=7, checkpoints=6, seed=22),
-    "large_d": baselines.Workload("T4", "large d (d > n)", 6, 30, 80, 25, checkpoints=4,
+    "large_d": workloads.Workload("T4", "large d (d > n)", 6, 30, 80, 25, checkpoints=4,
                                   seed=24),
-    "long_separable": baselines.Workload("T3", "long implicit-bias run", 4, 16, 2, 20_000,
+    "long_separable": workloads.Workload("T3", "long implicit-bias run", 4, 16, 2, 20_000,
                                          checkpoints=15, labels="separable", lr_high=1.5,
                                          seed=23),
 }
 
 
 def _run(name, problem):
-    return baselines.IMPLEMENTATIONS[name]().prepare(problem)()
+    return IMPLEMENTATIONS[name]().prepare(problem)()
 
 
 @pytest.mark.parametrize("seed", [0, 5, 123])
 def test_batch_indices_are_logsims_batches(seed):
     n, b, steps = 13, 4, 30
-    got = baselines.batch_indices(n, b, [seed, seed + 1], steps)
+    got = batch_indices(n, b, [seed, seed + 1], steps)
     assert got.shape == (2, steps, b)
     for r, s in enumerate([seed, seed + 1]):
         key = naive.stream_key(s, rng.STREAM_BATCH)
@@ -42,7 +51,7 @@ def test_batch_indices_are_logsims_batches(seed):
 
 def test_problem_is_drawn_once_from_a_fixed_seed():
     w = SMALL["gd"]
-    a, b = baselines.make_problem(w), baselines.make_problem(w)
+    a, b = make_problem(w), make_problem(w)
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.targets, b.targets)
     # trajectories differ (targets and step sizes), so no implementation can share work
@@ -52,27 +61,27 @@ def test_problem_is_drawn_once_from_a_fixed_seed():
 
 
 @pytest.mark.parametrize("case", list(SMALL))
-@pytest.mark.parametrize("impl", ["numpy", "jax"])
+@pytest.mark.parametrize("impl", ["numpy", pytest.param("jax", marks=pytest.mark.jax)])
 def test_baseline_computes_logsims_trajectories(case, impl):
-    problem = baselines.make_problem(SMALL[case])
+    problem = make_problem(SMALL[case])
     W_ref, L_ref = _run("logsim", problem)
     W, L = _run(impl, problem)
     assert W.shape == W_ref.shape and L.shape == L_ref.shape
     assert np.all(np.linalg.norm(W_ref[:, -1], axis=1) > 0.1)  # the runs went somewhere
     np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(L, L_ref, rtol=1e-9, atol=1e-12)
-    assert bench._check((W, L), (W_ref, L_ref))[0]
+    assert gate((W, L), (W_ref, L_ref))[0]
 
 
 def test_sgd_baseline_uses_logsims_batches_not_others():
     """A different batch stream moves the weights far beyond the gate's tolerance."""
-    problem = baselines.make_problem(SMALL["sgd"])
+    problem = make_problem(SMALL["sgd"])
     ref = _run("logsim", problem)
     other = dataclasses.replace(problem, batch_seed=problem.batch_seed + 1)
-    assert not bench._check(_run("numpy", other), ref)[0]
+    assert not gate(_run("numpy", other), ref)[0]
 
 
-class _DoesLess(baselines.NumpyBatched):
+class _DoesLess(NumpyBatched):
     """Stops one step early: must fail the gate and never be timed."""
 
     def prepare(self, problem):
@@ -83,8 +92,8 @@ class _DoesLess(baselines.NumpyBatched):
 
 
 def test_gate_fails_a_baseline_that_does_less(monkeypatch):
-    monkeypatch.setitem(baselines.IMPLEMENTATIONS, "numpy", _DoesLess)
-    entry = bench.measure_workload(SMALL["gd"], 1, log=lambda m: None,
+    monkeypatch.setitem(IMPLEMENTATIONS, "numpy", _DoesLess)
+    entry = suite.measure_workload(SMALL["gd"], 1, log=lambda m: None,
                                    implementations=("logsim", "numpy"))
     r = entry["implementations"]["numpy"]
     assert r["status"] == "failed" and not r["gate_passed"]
@@ -92,8 +101,8 @@ def test_gate_fails_a_baseline_that_does_less(monkeypatch):
 
 
 def test_missing_jax_is_reported_and_the_run_continues(monkeypatch):
-    monkeypatch.setattr(baselines.JaxBatched, "available", lambda self: "jax is not installed")
-    entry = bench.measure_workload(SMALL["gd"], 1, log=lambda m: None)
+    monkeypatch.setattr(JaxBatched, "available", lambda self: "jax is not installed")
+    entry = suite.measure_workload(SMALL["gd"], 1, log=lambda m: None)
     assert entry["implementations"]["jax"] == {"status": "unavailable",
                                                "reason": "jax is not installed"}
     assert entry["vs_jax"] is None and entry["vs_numpy"] > 0
@@ -102,10 +111,32 @@ def test_missing_jax_is_reported_and_the_run_continues(monkeypatch):
                  ceiling={"best_traj_steps_per_s": 1.0, "samples_per_step": 40,
                           "best_variant": "rows"})
     result = {"quick": True, "repeats": 1, "wall_seconds": 1.0, "scaling": None,
-              "machine": bench.machine_info(), "workloads": {"T1": entry},
+              "machine": machine_info(), "workloads": {"T1": entry},
               "peaks": {"dgemm_flop_per_s": 1e9, "exp_per_s": 1e9, "exp_threads": 1}}
-    table = bench.format_table(result)
+    table = report.format_table(result)
     assert any(line.split()[:3] == ["jax", "unavailable:", "jax"] for line in table.splitlines())
+
+
+def test_every_row_of_the_table_is_runnable_and_its_quick_size_smaller():
+    for name, row in workloads.TABLE.items():
+        assert row.workload.name == row.quick.name == name
+        assert row.implementations[0] == "logsim"  # the reference the others are gated on
+        assert set(row.implementations) <= set(IMPLEMENTATIONS)
+        assert (row.quick.method, row.quick.labels) == (row.workload.method, row.workload.labels)
+        assert row.quick.sample_gradients < row.workload.sample_gradients
+        for ratio in row.target:  # each target names a ratio the run computes
+            assert ratio == "vs_best_baseline" or ratio[3:] in row.implementations[1:]
+
+
+@pytest.mark.slow
+def test_compile_probe_is_a_module_run_in_a_fresh_process():
+    launched = time.time()
+    proc = subprocess.run([sys.executable, "-m", "logsim.bench.compile_probe", repr(launched)],
+                          capture_output=True, text=True, timeout=600, check=True)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(out["paths"]) == {"groups_loops", "groups_blas", "solo_sgd"}
+    assert out["first_call_s"] == pytest.approx(sum(out["paths"].values()))
+    assert 0 < out["import_s"] < time.time() - launched
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +147,8 @@ def quick_run(tmp_path_factory):
     return code, out
 
 
+@pytest.mark.slow
+@pytest.mark.jax
 def test_cli_bench_quick_exits_0_and_writes_files(quick_run, capsys):
     code, out = quick_run
     assert code == 0
@@ -123,9 +156,11 @@ def test_cli_bench_quick_exits_0_and_writes_files(quick_run, capsys):
     assert json.loads((out / "b.json").read_text())["quick"] is True
 
 
+@pytest.mark.slow
+@pytest.mark.jax
 def test_json_schema_of_a_quick_run(quick_run):
     result = json.loads((quick_run[1] / "b.json").read_text())
-    assert result["schema"] == bench.SCHEMA
+    assert result["schema"] == suite.SCHEMA
     assert result["gate"]["rtol"] == 1e-9 and result["repeats"] == 3
     assert len(result["code"]["sha256"]["kernels.py"]) == 64
     m = result["machine"]
@@ -135,7 +170,7 @@ def test_json_schema_of_a_quick_run(quick_run):
     assert set(result["workloads"]) == {"W1"}
     assert result["memory"]["result_bytes"] > 0 and result["memory"]["target"] is None
     e = result["workloads"]["W1"]
-    assert e["workload"]["trajectories"] == baselines.QUICK["W1"].trajectories
+    assert e["workload"]["trajectories"] == workloads.QUICK["W1"].trajectories
     assert e["trajectory_steps"] == 64 * 50 and e["sample_gradients"] == 64 * 50 * 50
     rates = {}
     for name in ("logsim", "numpy", "jax"):
@@ -166,64 +201,62 @@ def test_json_schema_of_a_quick_run(quick_run):
         assert all(len(t) == len(a["sizes"]) for t in a["median_s"].values())
 
 
+@pytest.mark.dask
 def test_dask_line_reports_the_overhead_per_chunk(tmp_path):
     scen = tmp_path / "d.toml"
     scen.write_text('name = "d"\n[data]\nkind = "gaussian"\nn_train = 50\nn_test = 10\ndim = 3\n'
                     "[grid]\nseed = 8\n[optimizer]\nlearning_rate = 0.5\nsteps = 200\n")
-    dk = bench.measure_dask(scen)
+    dk = bench_cli.measure_dask(scen)
     assert dk["chunks"] >= 1 and dk["n_workers"] == 2
     assert dk["local_seconds"] > 0 and dk["dask_seconds"] > 0
     assert dk["compute_seconds"] <= dk["n_workers"] * dk["dask_seconds"] + 1e-9
-    line = bench.format_table({"quick": True, "repeats": 1, "wall_seconds": 1.0,
-                               "machine": bench.machine_info(), "workloads": {},
+    line = report.format_table({"quick": True, "repeats": 1, "wall_seconds": 1.0,
+                               "machine": machine_info(), "workloads": {},
                                "dask": dk, "peaks": {"dgemm_flop_per_s": 1e9,
                                                      "exp_per_s": 1e9, "exp_threads": 1}})
     assert "dask:" in line and "ms of worker time per chunk" in line
 
 
+@pytest.mark.slow
 def test_memory_measurement_reports_the_sweep_it_ran(tmp_path):
-    """Structure and consistency of ``measure_memory``; its ratio target is never asserted."""
+    """Structure and consistency of ``measure_memory``; its target is never asserted here."""
     import xarray as xr
 
-    mem = bench.measure_memory(quick=True, workdir=tmp_path, log=lambda m: None)
+    mem = memory_probe.measure_memory(quick=True, workdir=tmp_path, log=lambda m: None)
     assert "error" not in mem, mem.get("error")
-    sizes = bench.MEMORY_SWEEPS["quick"]
+    sizes = memory_probe.MEMORY_SWEEPS["quick"]
     # the weights as the scenario's grid sizes give them: trajectories x checkpoints x d
     trajectories = sizes["learning_rates"] * sizes["seeds"]
     assert mem["weights_shape"] == [sizes["learning_rates"], sizes["seeds"],
                                     sizes["checkpoints"], sizes["dim"]]
-    assert mem["weights_bytes"] == trajectories * sizes["checkpoints"] * sizes["dim"] * 8
     # result_bytes is the size of every array of the dataset `logsim run` wrote
     with xr.open_dataset(tmp_path / "sweep.nc", engine="netcdf4") as written:
-        assert mem["result_bytes"] == sum(v.nbytes for v in written.variables.values())
+        assert mem["result_bytes"] == sum(v.nbytes for v in written.data_vars.values())
         assert written.attrs["scenario"] == (tmp_path / "sweep.toml").read_text()
-    # data: per seed, features and labels/posteriors of the training and test sets + w*
-    n, n_test, d = sizes["n_train"], sizes["n_test"], sizes["dim"]
-    assert mem["distinct_data_draws"] == sizes["seeds"]
-    assert mem["data_bytes"] == sizes["seeds"] * 8 * ((n + n_test) * (d + 2) + d)
+        assert written.attrs["content_sha256"] == mem["content_sha256"]
+    assert mem["chunks_halved"] >= mem["chunks"]
+    assert mem["same_hash"] and mem["content_sha256_halved"] == mem["content_sha256"]
     assert mem["baseline_rss_bytes"] > 0 and mem["peak_rss_bytes"] >= mem["baseline_rss_bytes"]
-    assert mem["peak_increase_bytes"] == mem["peak_rss_bytes"] - mem["baseline_rss_bytes"]
-    assert mem["ratio"] == pytest.approx(
-        mem["peak_increase_bytes"] / (mem["result_bytes"] + mem["data_bytes"]))
+    assert mem["ratio"] == pytest.approx(mem["peak_rss_bytes"] / mem["result_bytes"])
+    assert mem["estimated_peak_bytes"] > 0
     assert mem["target"] is None and mem["met"] is None  # reduced sizes are not for quoting
     assert f"{trajectories} trajectories" in mem["scenario"]
-    lines = bench.format_memory(mem)
-    assert lines[1].startswith("memory: peak RSS of the sweep +") and "target" not in lines[1]
-    full = {**mem, "target": bench.MEMORY_TARGET, "met": False}
-    assert "(target <= 1.5: NOT met)" in bench.format_memory(full)[1]
+    lines = report.format_memory(mem)
+    assert lines[1].startswith("memory: peak RSS ") and "target" not in lines[1]
+    full = {**mem, "target": memory_probe.MEMORY_TARGET, "met": False}
+    assert "(target: peak <= 1 GiB for results of >= 4 GB: NOT met)" in \
+        report.format_memory(full)[1]
 
 
 def test_memory_measurement_failure_is_reported_not_raised(monkeypatch):
-    monkeypatch.setattr(bench, "_MEMORY_PROBE", "raise SystemExit('no probe here')")
-    mem = bench.measure_memory(quick=True, log=lambda m: None)
-    assert set(mem) == {"error"} and "no probe here" in mem["error"]
-    assert bench.format_memory(mem)[1].startswith("memory: the measurement failed")
+    monkeypatch.setattr(memory_probe, "PROBE_MODULE", "logsim.bench.no_such_probe")
+    mem = memory_probe.measure_memory(quick=True, log=lambda m: None)
+    assert set(mem) == {"error"} and "No module named logsim.bench.no_such_probe" in mem["error"]
+    assert report.format_memory(mem)[1].startswith("memory: the measurement failed")
 
 
 def test_ceiling_layouts_do_the_same_arithmetic():
     """The ceiling micro-kernels are timed against each other: each must do the same steps."""
-    from logsim import baselines
-
     g = np.random.default_rng(3)
     n, d, R, steps, c = 37, 5, 21, 7, 0.05
     X = g.normal(size=(n, d))
@@ -234,16 +267,16 @@ def test_ceiling_layouts_do_the_same_arithmetic():
         if name.startswith("lanes"):
             WT = np.ascontiguousarray(W0.T)
             if name == "lanes":
-                baselines.ceiling_lanes(X, WT, steps, c, 8)
+                ceiling.ceiling_lanes(X, WT, steps, c, 8)
             else:
-                baselines.ceiling_lanes_registers(X, XT, WT, steps, c, 8)
+                ceiling.ceiling_lanes_registers(X, XT, WT, steps, c, 8)
             results[name] = WT.T
         else:
             W = W0.copy()
             if name == "rows":
-                baselines.ceiling_rows(XT, W, steps, c)
+                ceiling.ceiling_rows(XT, W, steps, c)
             else:
-                baselines.ceiling_gemm(X, XT, W, steps, c)
+                ceiling.ceiling_gemm(X, XT, W, steps, c)
             results[name] = W
     # the step is w <- w - c X^T exp(-|X w|), in NumPy
     W = W0.copy()
@@ -251,3 +284,69 @@ def test_ceiling_layouts_do_the_same_arithmetic():
         W = W - c * (np.exp(-np.abs(W @ X.T)) @ X)
     for name, got in results.items():
         np.testing.assert_allclose(got, W, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.jax
+def test_end_to_end_jax_scripts_compute_what_they_claim():
+    """The JAX scripts of E1/E2 against NumPy on the same (NumPy-drawn) data."""
+    from scipy.special import expit
+
+    from logsim.bench import end_to_end as e2e
+    from logsim.engine import log_checkpoints
+
+    _, run = e2e.jax_e1(seeds=3)
+    train, test, acc = run()
+    rng = np.random.default_rng(0)
+    X, y = e2e._gaussian(rng, 3, 200, 10)
+    Xt, yt = e2e._gaussian(rng, 3, 200, 10)
+    for s in range(3):
+        w = np.zeros(10)
+        for _ in range(500):
+            w -= 0.5 * X[s].T @ (expit(X[s] @ w) - y[s]) / 200
+        z, zt = X[s] @ w, Xt[s] @ w
+        assert train[s] == pytest.approx(np.mean(np.logaddexp(0, z) - y[s] * z), rel=1e-9)
+        assert test[s] == pytest.approx(np.mean(np.logaddexp(0, zt) - yt[s] * zt), rel=1e-9)
+        assert acc[s] == pytest.approx(np.mean((zt > 0) == (yt[s] > 0.5)), rel=1e-12)
+    # E2: the last checkpoint's metrics of one hinge cell with noise and smoothing
+    _, run2 = e2e.jax_e2(seeds=1, checkpoints=[0, 3, 5])
+    out = run2()  # (cells, checkpoints, 5): train, nll, acc, brier, ece
+    assert out.shape == (16, 3, 5)
+    rng = np.random.default_rng(0)
+    X, y = e2e._gaussian(rng, 1, 200, 10)
+    Xt, yt = e2e._gaussian(rng, 1, 2000, 10)
+    u = rng.random((1, 200))
+    cell = 8 + 2 * 2 + 1  # hinge, noise 0.2, smoothing 0.1 (loss x noise x smoothing order)
+    t = np.where(u[0] < 0.2, 1 - y[0], y[0]) * 0.9 + 0.05
+    s = 2 * t - 1
+    w = np.zeros(10)
+    for _ in range(5):
+        r = np.where(1 - s * (X[0] @ w) > 0, -s, 0.0)
+        w -= 0.5 * X[0].T @ r / 200
+    p = expit(Xt[0] @ w)
+    bins = np.clip(np.ceil(p * 15).astype(int) - 1, 0, 14)
+    ece = np.abs(np.bincount(bins, weights=yt[0] - p, minlength=15)).sum() / 2000
+    got = out[cell, -1]
+    assert got[0] == pytest.approx(np.mean(np.maximum(0, 1 - s * (X[0] @ w))), rel=1e-9)
+    assert got[2] == pytest.approx(np.mean((Xt[0] @ w > 0) == (yt[0] > 0.5)), rel=1e-12)
+    assert got[3] == pytest.approx(np.mean((p - yt[0]) ** 2), rel=1e-9)
+    assert got[4] == pytest.approx(ece, rel=1e-9)
+    assert list(log_checkpoints(2000, 40))[:3] == [0, 1, 2]
+
+
+@pytest.mark.jax
+@pytest.mark.slow
+def test_end_to_end_quick_run_reports_ratios_and_slope(tmp_path):
+    out = tmp_path / "e.json"
+    assert cli.main(["bench", "--workload", "E1", "E2", "--quick", "--no-memory",
+                 "--no-threads", "--no-scaling", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    e2e = result["end_to_end"]
+    for name in ("E1", "E2"):
+        for r in e2e["workloads"][name]["runs"]:
+            assert r["logsim_seconds"] > 0 and r["vs_jax"] > 0
+            assert r["vs_jax"] == pytest.approx(r["jax_seconds"] / r["logsim_seconds"])
+            assert set(r["logsim_stage_seconds"]) >= {"kernel", "analysis", "write"}
+    sc = e2e["scaling"]
+    assert len(sc["seeds"]) == len(sc["seconds"]) >= 3 and sc["target"] is None
+    assert sc["slope"] == pytest.approx(
+        np.polyfit(np.log(sc["seeds"]), np.log(sc["seconds"]), 1)[0])

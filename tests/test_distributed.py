@@ -19,6 +19,8 @@ from logsim.cli import main
 from logsim.planner import make_plan
 from logsim.sweep import run
 
+pytestmark = pytest.mark.dask
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SMALL = """\
@@ -108,33 +110,63 @@ def test_tasks_use_a_share_of_the_cores(client):
     assert client.submit(ld.task_threads, {}, pure=False).result() == 1  # unknown host
 
 
-def test_killed_worker_chunk_is_retried_with_same_hash(client, scenarios, local_hash):
-    before = _pids(client)
-    killed = []
+def _chunk_transitions(client, since):
+    """The scheduler's transitions of every chunk task since ``since`` (``time.time()``):
+    ``{key: [(from state, to state, stimulus id), ...]}`` in order."""
 
-    def kill_a_busy_worker():
+    def scan(dask_scheduler):
+        out = {}
+        for key, start, finish, _, stimulus, stamp in dask_scheduler.transition_log:
+            if stamp >= since and str(key).startswith("logsim-chunk-"):
+                out.setdefault(str(key), []).append((start, finish, str(stimulus)))
+        return out
+
+    return client.run_on_scheduler(scan)
+
+
+def _taken_from_a_dead_worker(transitions):
+    """Index of the first transition out of ``processing`` caused by the worker's death."""
+    for i, (start, finish, stimulus) in enumerate(transitions):
+        if start == "processing" and finish != "memory":
+            return i if stimulus.startswith("handle-worker-cleanup") else None
+    return None
+
+
+def test_killed_worker_chunk_is_retried_with_same_hash(client, scenarios, local_hash):
+    """A worker killed while it runs a chunk: the chunk runs again elsewhere, same hash."""
+    before = _pids(client)
+    killed = []  # (worker address, pid, key of the chunk it was running)
+
+    def kill_a_worker_mid_chunk():
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            busy = [w for w, tasks in client.processing().items() if tasks]
-            if busy:
-                time.sleep(0.25)  # well inside a 0.45 s task
-                pid = before.get(busy[0])
-                if pid is not None:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                return
+            running = client.run(lambda dask_worker: [ts.key for ts in
+                                                      dask_worker.state.executing])
+            for address, keys in running.items():
+                if keys and before.get(address) is not None:
+                    os.kill(before[address], signal.SIGKILL)  # a 0.45 s chunk: mid-run
+                    killed.append((address, before[address], str(keys[0])))
+                    return
             time.sleep(0.02)
 
-    killer = threading.Thread(target=kill_a_busy_worker)
+    killer = threading.Thread(target=kill_a_worker_mid_chunk)
+    since = time.time()
     killer.start()
     try:
         ds = run(scenarios["slow"], scheduler=client, chunk_size=1)
     finally:
         killer.join()
-    assert killed, "no worker was busy: nothing was killed"
+    assert killed, "no worker was running a chunk: nothing was killed"
+    _, pid, key = killed[0]
     assert ds.attrs["content_sha256"] == local_hash["slow"]
+    # The scheduler's record of that chunk: taken back from the dead worker while it ran
+    # (not after it finished), then computed again to the end.
+    transitions = _chunk_transitions(client, since)
+    interrupted = _taken_from_a_dead_worker(transitions[key])
+    assert interrupted is not None, transitions[key]
+    assert ("processing", "memory") in [t[:2] for t in transitions[key][interrupted:]]
     client.wait_for_workers(2, timeout=30)  # the nanny restarts it, under a new pid
-    assert killed[0] not in _pids(client).values()
+    assert pid not in _pids(client).values()
 
 
 def test_resume_after_client_is_killed(client, scenarios, local_hash, tmp_path):
@@ -198,8 +230,7 @@ def _wait_gone(procs, timeout=10.0):
     assert not alive, f"processes survived the kill: {alive}"
 
 
-def test_bad_address_fails_fast_from_the_cli(scenarios, tmp_path, capsys):
-    t0 = time.monotonic()
+def test_bad_address_fails_with_one_line_from_the_cli(scenarios, tmp_path, capsys):
     code = main(
         [
             "run",
@@ -211,20 +242,18 @@ def test_bad_address_fails_fast_from_the_cli(scenarios, tmp_path, capsys):
             "tcp://127.0.0.1:1",
         ]
     )
-    elapsed = time.monotonic() - t0
     err = capsys.readouterr().err
     assert code == 2
-    assert elapsed < ld.CONNECT_TIMEOUT + 3
     assert err.count("\n") == 1 and "cannot reach a Dask scheduler at 'tcp://127.0.0.1:1'" in err
+    assert f"within {ld.CONNECT_TIMEOUT:g} s" in err  # the time it gave up after, stated
 
 
 def test_bad_address_from_the_api(scenarios, monkeypatch):
     monkeypatch.setattr(ld, "CONNECT_TIMEOUT", 1.0)
     plan = make_plan(scenarios["small"])
-    t0 = time.monotonic()
-    with pytest.raises(ConnectionError, match="dask scheduler"):
+    stated = r"Dask scheduler at 'tcp://127\.0\.0\.1:1' within 1 s"  # the timeout it used
+    with pytest.raises(ConnectionError, match=stated):
         list(ld.dask_chunks(plan, [0], "tcp://127.0.0.1:1"))
-    assert time.monotonic() - t0 < 4
 
 
 @pytest.mark.parametrize("bad", ["local:0", "local:x", "local:10000", "local:"])

@@ -1,18 +1,20 @@
 """Every notebook executes top to bottom on small stored results (so none can rot)."""
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from logsim import open_results
+from logsim.studies import studies
+
+pytestmark = pytest.mark.notebooks
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
 def test_there_is_a_notebook_per_claim():
-    from logsim.studies import studies
-
     for study in studies():
         assert any(nb.name.startswith(f"claim{study.claim}_") for nb in NOTEBOOKS), study.claim
 
@@ -30,4 +32,10 @@ def test_notebook_executes(path, tmp_path_factory, monkeypatch):
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "holds" in text and "content_sha256" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
-    assert os.environ["LOGSIM_CLAIMS_DIR"] == str(claims_dir)
+    # the notebook stored its result where LOGSIM_CLAIMS_DIR says, and showed that file's hash
+    study = next(s for s in studies() if path.name.startswith(f"claim{s.claim}_"))
+    stored = claims_dir / f"{study.scenario_name}-small.nc"
+    assert stored.is_file(), f"{path.name} did not store its result in LOGSIM_CLAIMS_DIR"
+    with open_results(stored) as ds:
+        digest = ds.attrs["content_sha256"]
+    assert f"{stored}  content_sha256 {digest[:16]}" in text

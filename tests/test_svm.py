@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from sklearn.svm import SVC
@@ -167,15 +165,14 @@ def test_ill_conditioned_features():
     assert r[0] > -1e-7 and r[1] > -1e-12 and r[2] < 1e-7 and r[3] < 1e-7
 
 
-def test_two_thousand_points_in_a_few_seconds():
+def test_two_thousand_points():
+    # KKT conditions to 1e-10 at the size of the larger studies (its speed is not a test:
+    # timings belong to the benchmarks)
     rng = np.random.default_rng(1)
     X, y = _separable(2000, 20, rng)
-    start = time.perf_counter()
     sol = svm.max_margin_solution(X, y)
-    elapsed = time.perf_counter() - start
     r = _kkt_residuals(X, y, sol)
     assert r[0] > -1e-10 and r[1] > -1e-12 and r[2] < 1e-10 and r[3] < 1e-10
-    assert elapsed < 5.0
 
 
 # --------------------------------------------------------------------- bad input

@@ -11,8 +11,10 @@ from typing import Any
 
 import xarray as xr
 
-#: The repository's scenarios folder (studies name their scenario file in it).
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+from logsim import scenario_files
+
+#: The bundled scenarios folder (studies name their scenario file in it).
+SCENARIO_DIR = scenario_files.directory()
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,8 @@ class Study:
         """The full scenario (a path), or the small one (a mapping with the overrides)."""
         if not self.scenario_path.exists():
             raise ValueError(
-                f"claim {self.claim}: scenario file {self.scenario_path} not found; the "
-                "studies run from a source checkout of logsim"
+                f"claim {self.claim}: scenario file {self.scenario_path} not found; it ships "
+                "with logsim (reinstall it, or run from a source checkout)"
             )
         if full:
             return self.scenario_path

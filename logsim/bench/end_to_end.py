@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["e1_scenario", "e2_scenario", "jax_e1", "jax_e2", "measure_end_to_end"]
+__all__ = ["END_TO_END", "SCALING_SEEDS", "e1_scenario", "e2_scenario", "jax_e1", "jax_e2",
+           "measure_end_to_end", "measure_seed_scaling"]
 
 
 def e1_scenario(seeds: int = 1024) -> dict:
@@ -89,7 +92,7 @@ def jax_e1(seeds: int = 1024):
             z = X @ w
             return jnp.mean(jnp.logaddexp(0.0, z) - y * z)
 
-        return loss(X, y), loss(Xt, yt), jnp.mean((Xt @ w > 0) == (yt > 0.5))
+        return loss(X, y), loss(Xt, yt), jnp.mean(((Xt @ w > 0) == (yt > 0.5)).astype(float))
 
     program = jax.jit(jax.vmap(one))
     shapes = [jax.ShapeDtypeStruct(s, jnp.float64)
@@ -127,7 +130,7 @@ def jax_e2(seeds: int = 16, checkpoints=None):
         zt = Xt @ w
         p = jax.nn.sigmoid(zt)
         nll = jnp.mean(jnp.logaddexp(0.0, zt) - yt * zt)
-        acc = jnp.mean((zt > 0) == (yt > 0.5))
+        acc = jnp.mean(((zt > 0) == (yt > 0.5)).astype(float))
         brier = jnp.mean((p - yt) ** 2)
         b = jnp.clip(jnp.ceil(p * bins).astype(jnp.int32) - 1, 0, bins - 1)
         gap = jnp.zeros(bins).at[b].add(yt - p)
@@ -178,6 +181,35 @@ def jax_e2(seeds: int = 16, checkpoints=None):
     return compile_seconds, run
 
 
+@dataclass(frozen=True)
+class EndToEnd:
+    """One end-to-end workload: its scenario, the JAX script, the sizes it is run at."""
+
+    description: str
+    scenario: Callable[[int], dict]
+    jax: Callable[[int], tuple]
+    seeds: tuple[int, ...]
+    quick_seeds: tuple[int, ...]
+    target_vs_jax: float = 2.0
+
+
+#: The end-to-end workloads, by name (``logsim bench --workload E1 E2``).
+END_TO_END = {
+    "E1": EndToEnd("seed sweep: Gaussian data per seed, n=200, d=10, n_test=200, 500 GD "
+                   "steps, logistic loss; whole logsim.run to a file vs a JAX script",
+                   e1_scenario, jax_e1, (1024,), (64,)),
+    "E2": EndToEnd("the quickstart sweep (2 losses x 4 noise rates x 2 smoothing levels x "
+                   "seeds, 2000 GD steps, 40 checkpoints, n_test=2000); whole logsim.run vs "
+                   "a JAX script computing train loss, test NLL, accuracy, Brier, 15-bin ECE",
+                   e2_scenario, jax_e2, (16, 64), (2,)),
+}
+#: E1's seed counts for the scaling of time per run (target: log-log slope in
+#: ``SCALING_TARGET``); reduced with ``--quick``.
+SCALING_SEEDS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+QUICK_SCALING_SEEDS = (16, 32, 64)
+SCALING_TARGET = (0.95, 1.05)
+
+
 def _best(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -187,29 +219,115 @@ def _best(fn, repeats: int) -> float:
     return min(times)
 
 
-def measure_end_to_end(name: str, seeds: int, *, repeats: int = 3, jax: bool = True) -> dict:
-    """Time a whole ``logsim.run`` (to a file) and the JAX script of workload ``name``."""
+def _timed_logsim(scenario: dict, repeats: int) -> dict:
+    """Whole ``logsim.run`` to a file, warm (the first call loads or compiles the kernels,
+    reported apart), best of ``repeats``; and the stages of one more run."""
     import logsim
+    from logsim.sweep import run_to_file
 
-    scenario = (e1_scenario if name == "E1" else e2_scenario)(seeds)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.nc"
         start = time.perf_counter()
-        logsim.run(scenario, out=out)  # compiles (or loads the cache) and warms
+        logsim.run(scenario, out=out)
         first = time.perf_counter() - start
 
         def run():
             out.unlink(missing_ok=True)
             logsim.run(scenario, out=out)
 
-        logsim_seconds = _best(run, repeats)
-    result = {"workload": name, "seeds": seeds, "trajectories": logsim.planner.make_plan(
-        scenario).n_trajectories, "logsim_seconds": logsim_seconds,
-        "logsim_first_seconds": first}
+        seconds = _best(run, repeats)
+        out.unlink(missing_ok=True)
+        stages = run_to_file(scenario, out).seconds
+    return {"logsim_seconds": seconds, "logsim_first_seconds": first,
+            "logsim_stage_seconds": {k: round(v, 4) for k, v in stages.items()}}
+
+
+def measure_end_to_end(name: str, seeds: int, *, repeats: int = 3, jax: bool = True) -> dict:
+    """Time a whole ``logsim.run`` (to a file) and the JAX script of workload ``name``."""
+    from logsim.planner import make_plan
+
+    row = END_TO_END[name]
+    scenario = row.scenario(seeds)
+    result = {"workload": name, "seeds": seeds,
+              "trajectories": make_plan(scenario).n_trajectories,
+              **_timed_logsim(scenario, repeats), "jax_seconds": None,
+              "jax_compile_seconds": None, "vs_jax": None}
     if jax:
-        compile_seconds, run_jax = (jax_e1 if name == "E1" else jax_e2)(seeds)
+        try:
+            compile_seconds, run_jax = row.jax(seeds)
+        except ImportError as exc:
+            result["jax_error"] = f"jax is not installed ({exc}); pip install 'logsim[bench]'"
+            return result
         run_jax()
         result["jax_seconds"] = _best(run_jax, repeats)
         result["jax_compile_seconds"] = compile_seconds
-        result["vs_jax"] = result["jax_seconds"] / logsim_seconds
+        result["vs_jax"] = result["jax_seconds"] / result["logsim_seconds"]
     return result
+
+
+def measure_seed_scaling(*, quick: bool = False, repeats: int = 3) -> dict:
+    """E1's whole-run time at growing seed counts: time per run and the log-log slope of
+    the total time (1 means the time per run is flat)."""
+    seeds = QUICK_SCALING_SEEDS if quick else SCALING_SEEDS
+    seconds = [_timed_logsim(e1_scenario(s), repeats)["logsim_seconds"] for s in seeds]
+    slope = float(np.polyfit(np.log(seeds), np.log(seconds), 1)[0])
+    lo, hi = SCALING_TARGET
+    return {"seeds": list(seeds), "seconds": seconds,
+            "seconds_per_run": [t / s for t, s in zip(seconds, seeds, strict=True)],
+            "slope": slope, "target": None if quick else [lo, hi],
+            "met": None if quick else bool(lo <= slope <= hi)}
+
+
+def measure(names, *, quick: bool = False, repeats: int = 3, log=None) -> dict:
+    """Every selected end-to-end workload at its sizes, and the seed scaling."""
+    out: dict = {"workloads": {}, "scaling": None}
+    for name in names:
+        row = END_TO_END[name]
+        runs = []
+        for seeds in (row.quick_seeds if quick else row.seeds):
+            if log:
+                log(f"{name}: {seeds} seeds")
+            r = measure_end_to_end(name, seeds, repeats=repeats)
+            r["target_vs_jax"] = None if quick else row.target_vs_jax
+            r["met"] = (None if quick or r["vs_jax"] is None
+                        else r["vs_jax"] >= row.target_vs_jax)
+            runs.append(r)
+        out["workloads"][name] = {"description": row.description, "runs": runs}
+    if "E1" in names:
+        if log:
+            log("E1 seed scaling")
+        out["scaling"] = measure_seed_scaling(quick=quick, repeats=min(repeats, 3))
+    return out
+
+
+def format_end_to_end(e2e: dict | None) -> list[str]:
+    """Printed lines of :func:`measure`."""
+    if not e2e or not e2e["workloads"]:
+        return []
+    lines = ["", "end to end (whole logsim.run to a stored, analysed file, warm cache; "
+                 "vs the JAX script, compile excluded):"]
+    for name, entry in e2e["workloads"].items():
+        lines.append(f"{name}  {entry['description']}")
+        for r in entry["runs"]:
+            stages = ", ".join(f"{k} {v:.3g}" for k, v in r["logsim_stage_seconds"].items())
+            if r["vs_jax"] is None:
+                versus = r.get("jax_error", "JAX not run")
+            else:
+                verdict = ("" if r["target_vs_jax"] is None else
+                           f" (target {r['target_vs_jax']:g}x: "
+                           f"{'met' if r['met'] else 'NOT met'})")
+                versus = (f"JAX {r['jax_seconds']:.3g} s (compile {r['jax_compile_seconds']:.3g}"
+                          f" s): {r['vs_jax']:.2f}x{verdict}")
+            lines.append(f"{'':4}{r['seeds']:>6} seeds, {r['trajectories']} runs: logsim "
+                         f"{r['logsim_seconds']:.3g} s [{stages}]; {versus}")
+    sc = e2e.get("scaling")
+    if sc:
+        per = ", ".join(f"{s}: {1e3 * t:.3g}" for s, t in
+                        zip(sc["seeds"], sc["seconds_per_run"], strict=True))
+        verdict = ("" if sc["target"] is None else
+                   f" (target {sc['target'][0]:g}-{sc['target'][1]:g}: "
+                   f"{'met' if sc['met'] else 'NOT met'})")
+        lines.append(f"E1 time per run (ms) by seeds: {per}; log-log slope "
+                     f"{sc['slope']:.3f}{verdict}")
+    return lines
+
