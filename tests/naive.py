@@ -105,8 +105,15 @@ def derivative(name, z, y, rho_pos=0.0, rho_neg=0.0):
 
 
 def trajectory(X, y, *, loss_name, method, learning_rate, steps, checkpoints,
-               batch_size=None, batch_key=0, rho_pos=0.0, rho_neg=0.0, w0=None):
-    """One trajectory, recorded at ``checkpoints``: weights (K, d) and mean train loss (K,)."""
+               batch_size=None, batch_key=0, rho_pos=0.0, rho_neg=0.0, w0=None, jitter=None):
+    """One trajectory, recorded at ``checkpoints``: weights (K, d) and mean train loss (K,).
+
+    ``jitter`` (a NumPy Generator), if given, perturbs every gradient entry by a
+    rounding-sized amount, ``eps sum_i |x_ij l'_i| / n`` times a random sign
+    (``eps = 2**-52``): the size of the difference between two summation orders of
+    ``g_j``. Runs with different jitters show how far the trajectory itself amplifies
+    rounding, which bounds how closely any other summation order can follow it.
+    """
     n, d = X.shape
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=float)
     batches = batch_sequence(n, batch_size, batch_key, steps) if method == "sgd" else None
@@ -124,6 +131,11 @@ def trajectory(X, y, *, loss_name, method, learning_rate, steps, checkpoints,
             g = X[b].T @ derivative(loss_name, X[b] @ w, y[b], rho_pos, rho_neg) / len(b)
         else:
             g = X.T @ derivative(loss_name, z, y, rho_pos, rho_neg) / n
+        if jitter is not None:
+            rows = X[b] if method == "sgd" else X
+            r = derivative(loss_name, rows @ w, y[b] if method == "sgd" else y, rho_pos, rho_neg)
+            sign = jitter.choice([-1.0, 1.0], size=d)
+            g = g + np.finfo(float).eps * (np.abs(rows).T @ np.abs(r) / len(r)) * sign
         if method == "gd" or method == "sgd":
             w = w - learning_rate * g
         elif method == "ngd_gradient":
