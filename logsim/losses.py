@@ -11,8 +11,8 @@ Conventions
 * ``rho_pos = P(noisy 0 | clean 1)`` and ``rho_neg = P(noisy 1 | clean 0)`` are
   the flip rates of the noise transition matrix
   ``T = [[1 - rho_neg, rho_neg], [rho_pos, 1 - rho_pos]]`` (rows: clean class,
-  columns: noisy class), used only by the corrected losses ``forward`` and
-  ``backward``; ``det T = 1 - rho_pos - rho_neg`` must be positive.
+  columns: noisy class), used only by the corrected losses (``forward`` and the
+  ``backward*`` family); ``det T = 1 - rho_pos - rho_neg`` must be positive.
 * All logarithms are natural: losses are in nats.
 """
 
@@ -34,14 +34,21 @@ LOSS_CODES = {
     "exponential": 3,
     "forward": 4,
     "backward": 5,
+    "backward_hinge": 6,
+    "backward_squared_hinge": 7,
+    "backward_exponential": 8,
 }
 LOGISTIC, HINGE, SQUARED_HINGE, EXPONENTIAL, FORWARD, BACKWARD = range(6)
+BACKWARD_HINGE, BACKWARD_SQUARED_HINGE, BACKWARD_EXPONENTIAL = range(6, 9)
 
 #: Losses whose sigmoid(z) is an estimate of P(y = 1 | x).
 PROBABILISTIC_LOSSES = ("logistic", "forward", "backward")
 #: Losses that use the noise transition matrix.
-CORRECTED_LOSSES = ("forward", "backward")
-#: Losses that are positive everywhere (so a step may be divided by the loss value).
+CORRECTED_LOSSES = (
+    "forward", "backward", "backward_hinge", "backward_squared_hinge", "backward_exponential",
+)
+#: Losses that are positive everywhere (so a step may be divided by the loss value). The
+#: backward corrections are not: their mean can be zero or negative.
 POSITIVE_LOSSES = ("logistic", "exponential", "forward")
 
 
@@ -51,6 +58,14 @@ def loss_code(name: str) -> int:
         return LOSS_CODES[name]
     except (KeyError, TypeError):
         allowed = ", ".join(LOSS_CODES)
+        if isinstance(name, str) and name.startswith("forward_"):
+            raise ValueError(
+                f"unknown loss {name!r}: forward correction needs a loss on probabilities "
+                "(it passes the predicted P(y = 1 | x) = sigmoid(z) through the transition "
+                "matrix, then takes the cross-entropy), so only 'forward' (logistic) exists; "
+                "for a corrected margin loss use backward correction, e.g. "
+                f"'backward_{name[len('forward_'):]}'; allowed: {allowed}"
+            ) from None
         raise ValueError(f"unknown loss {name!r}; allowed: {allowed}") from None
 
 
@@ -122,6 +137,35 @@ def _ratio(rho, det, z):
 
 
 @helper
+def _margin_loss(base, m):
+    """The base loss at label 1 as a function of the margin ``m``: ``phi(m)``.
+
+    ``phi`` is ``softplus(-m)`` (logistic), ``max(0, 1 - m)`` (hinge), its square, or
+    ``exp(-m)`` (exponential); the loss at label 0 is ``phi(-z)``.
+    """
+    if base == LOGISTIC:
+        return softplus(-m)
+    if base == HINGE:
+        return max(0.0, 1.0 - m)
+    if base == SQUARED_HINGE:
+        h = max(0.0, 1.0 - m)
+        return h * h
+    return math.exp(-m)
+
+
+@helper
+def _margin_slope(base, m):
+    """``phi'(m)`` of :func:`_margin_loss` (hinge: the subgradient 0 at the kink)."""
+    if base == LOGISTIC:
+        return -sigmoid(-m)
+    if base == HINGE:
+        return -1.0 if 1.0 - m > 0.0 else 0.0
+    if base == SQUARED_HINGE:
+        return -2.0 * max(0.0, 1.0 - m)
+    return -math.exp(-m)
+
+
+@helper
 def loss_value(code, z, y, rho_pos, rho_neg):
     """Per-sample loss ``l(z, y)`` of the loss with integer ``code``.
 
@@ -132,10 +176,16 @@ def loss_value(code, z, y, rho_pos, rho_neg):
     * forward (Patrini et al., CVPR 2017): cross-entropy of ``y`` against the
       noisy-class probability ``q = rho_neg + det sigmoid(z)``, using
       ``1 - q = rho_pos + det sigmoid(-z)``.
-    * backward (Patrini et al. 2017; Natarajan et al., NeurIPS 2013):
-      ``[(y - rho_neg) softplus(-z) + (1 - y - rho_pos) softplus(z)] / det``,
-      i.e. ``T^-1`` applied to the loss vector. Unbounded below when a
-      coefficient is negative.
+    * backward (Patrini et al. 2017; Natarajan et al., NeurIPS 2013, Lemma 1):
+      ``[(y - rho_neg) phi(z) + (1 - y - rho_pos) phi(-z)] / det``, i.e. ``T^-1``
+      applied to the loss vector ``(phi(-z), phi(z))`` of the two labels, with the
+      base loss ``phi`` of :func:`_margin_loss`: logistic (``backward``), hinge
+      (``backward_hinge``), squared hinge (``backward_squared_hinge``) or exponential
+      (``backward_exponential``). For a hard label it is Natarajan et al.'s unbiased
+      estimator ``[(1 - rho_{-y}) l(z, y) - rho_y l(z, -y)] / det`` (``rho_{+1} =
+      rho_pos``, ``rho_{-1} = rho_neg``); a soft target ``y`` weighs the two labels'
+      estimators by ``y`` and ``1 - y``. Unbounded below (or, for the hinge losses,
+      negative) when a coefficient is negative.
     """
     if code == 0:
         return y * softplus(-z) + (1.0 - y) * softplus(z)
@@ -151,8 +201,10 @@ def loss_value(code, z, y, rho_pos, rho_neg):
         log_q = _log_mixture(rho_neg, rho_pos, det, z)
         log_1mq = _log_mixture(rho_pos, rho_neg, det, -z)
         return -(y * log_q + (1.0 - y) * log_1mq)
-    if code == 5:
-        return ((y - rho_neg) * softplus(-z) + (1.0 - y - rho_pos) * softplus(z)) / det
+    if code <= BACKWARD_EXPONENTIAL:
+        base = code - BACKWARD
+        return ((y - rho_neg) * _margin_loss(base, z)
+                + (1.0 - y - rho_pos) * _margin_loss(base, -z)) / det
     return math.nan
 
 
@@ -181,7 +233,9 @@ def loss_derivative(code, z, y, rho_pos, rho_neg):
     * hinge: ``-s`` where ``1 - s z > 0``, else 0 (the subgradient 0 at the kink);
       squared_hinge: ``-2 s max(0, 1 - s z)``; exponential: ``-s exp(-s z)``.
     * forward: ``det [(1 - y) p(1-p)/(1-q) - y p(1-p)/q]`` with ``p = sigmoid(z)``.
-    * backward: ``[(1 - y - rho_pos) sigmoid(z) - (y - rho_neg) sigmoid(-z)] / det``.
+    * backward family: ``[(y - rho_neg) phi'(z) - (1 - y - rho_pos) phi'(-z)] / det``
+      (:func:`_margin_slope`); for the logistic ``backward``,
+      ``[(1 - y - rho_pos) sigmoid(z) - (y - rho_neg) sigmoid(-z)] / det``.
     """
     if code == 0:
         return logistic_derivative(z, y)
@@ -200,8 +254,10 @@ def loss_derivative(code, z, y, rho_pos, rho_neg):
         over_q = _ratio(rho_neg, det, z)
         over_1mq = _ratio(rho_pos, det, -z)
         return det * ((1.0 - y) * over_1mq - y * over_q)
-    if code == 5:
-        return ((1.0 - y - rho_pos) * sigmoid(z) - (y - rho_neg) * sigmoid(-z)) / det
+    if code <= BACKWARD_EXPONENTIAL:
+        base = code - BACKWARD
+        return ((y - rho_neg) * _margin_slope(base, z)
+                - (1.0 - y - rho_pos) * _margin_slope(base, -z)) / det
     return math.nan
 
 
@@ -242,7 +298,7 @@ def _map_loss(code, z, y, rho_pos, rho_neg, derivative):
 
 def _apply(name, z, y, rho_pos, rho_neg, derivative):
     code = loss_code(name)
-    if code in (FORWARD, BACKWARD):
+    if code >= FORWARD:
         check_transition(rho_pos, rho_neg)
     z, y = np.broadcast_arrays(np.asarray(z, dtype=np.float64), np.asarray(y, dtype=np.float64))
     flat = _map_loss(
@@ -260,7 +316,7 @@ def value(name: str, z, y, *, rho_pos: float = 0.0, rho_neg: float = 0.0) -> np.
     """Per-sample loss ``name`` at logits ``z`` and targets ``y`` (broadcast), in nats.
 
     See :func:`loss_value` for the formulas. ``rho_pos``/``rho_neg`` are the flip
-    rates used by the corrected losses ``forward`` and ``backward``.
+    rates used by the corrected losses (:data:`CORRECTED_LOSSES`).
     """
     return _apply(name, z, y, rho_pos, rho_neg, derivative=False)
 

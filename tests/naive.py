@@ -69,11 +69,19 @@ def loss(name, z, y, rho_pos=0.0, rho_neg=0.0):
     if name == "forward":
         q = T.T @ np.stack([1 - p, p])  # noisy-class probabilities
         return -(y * np.log(q[1]) + (1 - y) * np.log(q[0]))
-    if name == "backward":
-        per_label = np.stack([np.logaddexp(0, z), np.logaddexp(0, -z)])  # l(z, 0), l(z, 1)
+    if name.startswith("backward"):
+        # Natarajan et al. 2013: the vector of losses at the two labels times T^-1; a soft
+        # target weighs the two corrected losses by its probabilities.
+        base = _backward_base(name)
+        per_label = np.stack([loss(base, z, 0.0), loss(base, z, 1.0)])  # l(z, 0), l(z, 1)
         corrected = np.linalg.inv(T) @ per_label
         return (1 - y) * corrected[0] + y * corrected[1]
     raise ValueError(name)
+
+
+def _backward_base(name):
+    """The loss a backward correction corrects: ``backward`` is the logistic one."""
+    return "logistic" if name == "backward" else name[len("backward_"):]
 
 
 def derivative(name, z, y, rho_pos=0.0, rho_neg=0.0):
@@ -93,9 +101,10 @@ def derivative(name, z, y, rho_pos=0.0, rho_neg=0.0):
     if name == "forward":
         q = rho_neg + det * p
         return (q - y) / (q * (1 - q)) * det * p * (1 - p)
-    if name == "backward":
+    if name.startswith("backward"):
         Tinv = np.linalg.inv(transition(rho_pos, rho_neg))
-        d_per_label = np.stack([p, p - 1])
+        base = _backward_base(name)
+        d_per_label = np.stack([derivative(base, z, 0.0), derivative(base, z, 1.0)])
         corrected = Tinv @ d_per_label
         return (1 - y) * corrected[0] + y * corrected[1]
     raise ValueError(name)
