@@ -42,6 +42,14 @@ class BatchResult:
     train_loss: np.ndarray  #: (R, K)
     diverged: np.ndarray  #: (R,) bool
     checkpoints: np.ndarray  #: (K,) int64
+    #: (R, K) natural log of ``train_loss``, computed without underflow (a mean loss of
+    #: e^-5000 is -5000, not log 0); -inf where the mean loss is exactly 0 (hinge past the
+    #: margin); NaN where a backward-corrected mean loss is <= 0, and after a divergence.
+    log_train_loss: np.ndarray
+    #: (R,) int64: the first step from which the weights never changed again (every entry
+    #: exactly equal) until the last checkpoint; -1 where the last update still changed
+    #: them or the trajectory diverged.
+    frozen_at: np.ndarray
 
 
 def log_checkpoints(steps: int, count: int) -> np.ndarray:
@@ -239,11 +247,11 @@ def run_batch(
     # a single-threaded product's columns do not depend on their neighbours.
     use_blas = bool(groups) and kernels.blas_path(X.shape[2])
     with threadpool_limits(1, user_api="blas") if use_blas else nullcontext():
-        weights, train_loss, diverged = kernels.run_trajectories(
+        weights, train_loss, log_train_loss, diverged, frozen_at = kernels.run_trajectories(
             np.ascontiguousarray(X), XT, np.ascontiguousarray(Y), index, codes, method_codes,
             lr, bs, rp, rn, keys, W0, ckpt, members, starts, solo,
         )  # fmt: skip
-    return BatchResult(weights, train_loss, diverged, ckpt)
+    return BatchResult(weights, train_loss, diverged, ckpt, log_train_loss, frozen_at)
 
 
 def stack_training_sets(draws) -> tuple[np.ndarray, list[int]]:

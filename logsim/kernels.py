@@ -18,8 +18,11 @@ Invariants
 * The only randomness (SGD batches) comes from :func:`logsim.rng.uniform`
   keyed by the trajectory's ``batch_key`` and the step: never ``np.random``.
 * Checkpoint ``k`` stores ``w_t`` for ``t = checkpoints[k]``, the weights after
-  ``t`` updates (``t = 0`` is the initial point), and the mean training loss at
-  ``w_t`` over the full training set.
+  ``t`` updates (``t = 0`` is the initial point), the mean training loss at
+  ``w_t`` over the full training set, and its natural log computed without underflow.
+* ``frozen_at[r]`` is the first step from which trajectory ``r``'s weights never changed
+  again (every entry exactly equal) until the end of the run; -1 where the last update
+  still changed them (or the trajectory diverged).
 """
 
 from __future__ import annotations
@@ -37,15 +40,23 @@ from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.losses import (
     HINGE,
     LOGISTIC,
+    decay,
+    log_loss_value,
     logistic_derivative,
     loss_derivative,
     loss_derivative_call,
     loss_value_call,
+    shifted_derivative,
+    shifted_value,
 )
 from logsim.rng import uniform
 
 #: Optimiser codes understood by :func:`run_trajectories`.
 GD, SGD, NGD_GRADIENT, NGD_LOSS = 0, 1, 2, 3
+
+#: What an update did (:func:`_update`): the trajectory diverged, the weights stayed
+#: exactly as they were, or they moved.
+_DIVERGED, _STILL, _MOVED = 0, 1, 2
 
 
 @ordered_sums
@@ -74,6 +85,75 @@ def _mean_loss(code, z, y, rho_pos, rho_neg):
     total = 0.0
     for i in range(z.shape[0]):
         total += loss_value_call(code, z[i], y[i], rho_pos, rho_neg)
+    return total / z.shape[0]
+
+
+@called
+def _log_mean_loss(code, z, y, rho_pos, rho_neg, mean):
+    """``log`` of the mean loss over the samples, without underflow.
+
+    ``log((1/n) sum_i l_i) = M + log(sum_i e^{log l_i - M}) - log n`` with ``M = max_i log
+    l_i`` (log-sum-exp) and each ``log l_i`` from :func:`logsim.losses.log_loss_value`, so a
+    mean loss of ``e^{-5000}`` gives -5000. -inf where every loss is exactly 0 (hinge past
+    the margin). Where a backward loss has a negative coefficient (its per-sample values
+    may be negative) it is ``log(mean)`` of the plain mean ``mean``: NaN where that is
+    ``<= 0``. Off the hot path (checkpoints only); the logs are computed twice rather than
+    stored.
+    """
+    n = z.shape[0]
+    top = -math.inf
+    for i in range(n):
+        v = log_loss_value(code, z[i], y[i], rho_pos, rho_neg)
+        if math.isnan(v):
+            return math.log(mean) if mean > 0.0 else math.nan
+        top = max(top, v)
+    if top == -math.inf or top == math.inf:
+        return top
+    total = 0.0
+    for i in range(n):
+        total += math.exp(log_loss_value(code, z[i], y[i], rho_pos, rho_neg) - top)
+    return top + math.log(total) - math.log(n)
+
+
+#: A scale-invariant update (normalized GD) computes its gradient from derivatives shifted
+#: by the smallest margin ``c`` once ``c`` reaches this (:func:`_shifted_gradient`). Below
+#: it every derivative that matters is a normal number above ``e^-500 = 7e-218`` and the
+#: unshifted computation is as exact as the shifted one, so runs that never get there keep
+#: the bits they always had.
+SHIFT_FROM = 500.0
+
+
+@called
+def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g):
+    """``g = e^c X^T l'(z, y) / n`` with ``c`` the smallest margin, if ``c >= SHIFT_FROM``.
+
+    For an update invariant to a positive rescaling of the gradient (``g / ||g||``; with
+    ``of_loss``, ``g / L`` whose loss is rescaled alike by :func:`_shifted_mean_loss`), the
+    shifted gradient gives the same step as the unshifted one, and it never underflows:
+    log-sum-exp style, the sample at the smallest margin contributes ``e^0`` times a bounded
+    factor. ``c = min_i a_i`` over the samples' decay rates (:func:`logsim.losses.decay`,
+    which states for which losses and targets the shift is exact); a sample that does not
+    decay has ``a_i = 0``, so a single one keeps the run unshifted (nothing underflows
+    there). Returns ``c``, or 0 (``g`` untouched) where ``c < SHIFT_FROM``.
+    """
+    n = z.shape[0]
+    c = math.inf
+    for i in range(n):
+        c = min(c, decay(code, z[i], y[i], rho_pos, rho_neg, of_loss))
+    if not c >= SHIFT_FROM or c == math.inf:
+        return 0.0
+    for i in range(n):
+        resid[i] = shifted_derivative(code, z[i], y[i], rho_pos, rho_neg, c)
+    _project(X, resid, g)
+    return c
+
+
+@called
+def _shifted_mean_loss(code, z, y, rho_pos, rho_neg, c):
+    """``e^c L``: the mean loss shifted as :func:`_shifted_gradient` shifted the gradient."""
+    total = 0.0
+    for i in range(z.shape[0]):
+        total += shifted_value(code, z[i], y[i], rho_pos, rho_neg, c)
     return total / z.shape[0]
 
 
@@ -214,13 +294,15 @@ def _all_finite(v):
 
 
 @helper
-def _record(loss, w, weights_out, loss_out, k):
-    """Store checkpoint ``k`` (weights and mean loss); False if the loss is not finite."""
+def _record(loss, log_loss, w, weights_out, loss_out, log_loss_out, k):
+    """Store checkpoint ``k`` (weights, mean loss and its log); False if the loss is not
+    finite."""
     if not math.isfinite(loss):
         return False
     for j in range(w.shape[0]):
         weights_out[k, j] = w[j]
     loss_out[k] = loss
+    log_loss_out[k] = log_loss
     return True
 
 
@@ -267,50 +349,66 @@ def _update(method, learning_rate, loss, g, w):
     """``w <- w - scale g`` with the method's step (see :func:`run_trajectories`).
 
     ``loss`` is the mean loss at ``w`` (needed by ``NGD_LOSS`` only). Returns
-    False if the gradient or the new weights are not finite.
+    ``_DIVERGED`` if the gradient or the new weights are not finite, ``_STILL`` if every
+    weight kept its exact value, else ``_MOVED``.
     """
     if not _all_finite(g):
-        return False
+        return _DIVERGED
     divisor = 1.0  # the step is learning_rate * g / divisor
     if method == NGD_GRADIENT:
         divisor = _norm(g)
     elif method == NGD_LOSS:
         divisor = loss
     if divisor <= 0.0:  # no direction (g = 0), or a loss that has underflowed: stay
-        return True
+        return _STILL
     scale = learning_rate / divisor
+    moved = False
     if scale <= _MAX_SCALE:
         for j in range(w.shape[0]):
-            w[j] -= scale * g[j]
+            new = w[j] - scale * g[j]
+            moved |= new != w[j]
+            w[j] = new
     else:  # divisor so small (subnormal) that 1/divisor overflows: divide g first
         for j in range(w.shape[0]):
-            w[j] -= learning_rate * (g[j] / divisor)
-    return _all_finite(w)
+            new = w[j] - learning_rate * (g[j] / divisor)
+            moved |= new != w[j]
+            w[j] = new
+    if not _all_finite(w):
+        return _DIVERGED
+    return _MOVED if moved else _STILL
 
 
 @helper
 def _step(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, t, at_checkpoint,
-    w, z, resid, g, perm, zb, yb, rb, weights_out, loss_out, k,
+    w, z, resid, g, perm, zb, yb, rb, weights_out, loss_out, log_loss_out, k,
 ):  # fmt: skip
     """Record checkpoint ``k`` if ``at_checkpoint``, then make update ``t`` (none if ``t < 0``).
 
-    Returns False if the loss, gradient or weights stopped being finite (the
-    trajectory has diverged and must not be advanced again).
+    Returns :func:`_update`'s status (``_STILL`` after the final record); ``_DIVERGED`` if
+    the loss, gradient or weights stopped being finite (the trajectory must not be
+    advanced again).
     """
     if method != SGD or at_checkpoint:
         _logits_all(XT, w, z)
     loss = math.nan
     if at_checkpoint or method == NGD_LOSS:
         loss = _mean_loss(code, z, y, rho_pos, rho_neg)
-    if at_checkpoint and not _record(loss, w, weights_out, loss_out, k):
-        return False
+    if at_checkpoint:
+        log_loss = _log_mean_loss(code, z, y, rho_pos, rho_neg, loss)
+        if not _record(loss, log_loss, w, weights_out, loss_out, log_loss_out, k):
+            return _DIVERGED
     if t < 0:  # the final checkpoint: record only
-        return True
+        return _STILL
+    shift = 0.0
+    if method == NGD_GRADIENT or method == NGD_LOSS:
+        shift = _shifted_gradient(code, method == NGD_LOSS, X, z, y, rho_pos, rho_neg, resid, g)
+        if shift > 0.0 and method == NGD_LOSS:
+            loss = _shifted_mean_loss(code, z, y, rho_pos, rho_neg, shift)
     if method == SGD:
         _draw_batch(perm, batch_size, key, t)
         _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
-    else:
+    elif shift == 0.0:
         _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g)
     return _update(method, learning_rate, loss, g, w)
 
@@ -318,9 +416,10 @@ def _step(
 @helper
 def _trajectory(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, w0,
-    checkpoints, weights_out, loss_out,
+    checkpoints, weights_out, loss_out, log_loss_out,
 ):  # fmt: skip
-    """Run one trajectory, writing its checkpoints; return True if it diverged."""
+    """Run one trajectory, writing its checkpoints; return whether it diverged, and its
+    ``frozen_at`` (-1 if it diverged)."""
     n, d = X.shape
     w = w0.copy()
     z = np.empty(n)
@@ -334,17 +433,21 @@ def _trajectory(
     rb = np.empty(nb)
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
+    frozen = 0  # one past the last update that moved the weights
     for t in range(last + 1):
         at_checkpoint = t == checkpoints[k]
-        if not _step(
+        status = _step(
             X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key,
             t if t < last else -1, at_checkpoint, w, z, resid, g, perm, zb, yb, rb,
-            weights_out, loss_out, k,
-        ):  # fmt: skip
-            return True
+            weights_out, loss_out, log_loss_out, k,
+        )  # fmt: skip
+        if status == _DIVERGED:
+            return True, -1
+        if status == _MOVED:
+            frozen = t + 1
         if at_checkpoint:
             k += 1
-    return False
+    return False, (frozen if frozen < last else -1)
 
 
 #: Smallest feature count for which a group's two products are BLAS calls
@@ -557,7 +660,7 @@ def _group_kernel(blas: bool):
     @kernel(parallel=False)
     def run_group(
         X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
-        checkpoints, weights, train_loss, diverged,
+        checkpoints, weights, train_loss, log_train_loss, diverged, frozen_at,
     ):  # fmt: skip
         """Run full-batch trajectories ``members`` (-1: an empty column) on one training set.
 
@@ -568,7 +671,9 @@ def _group_kernel(blas: bool):
         another parallel region, and ``d >= GEMM_MIN_FEATURES``); on the loop path
         :func:`_lanes_products` (the ordered loops, which give each trajectory the bits
         :func:`_trajectory` gives it). Recording and updates are :func:`_record` and
-        :func:`_update`, column by column. A column that diverges is zeroed and left alone.
+        :func:`_update`, column by column (a normalized-GD column at margins past
+        ``SHIFT_FROM`` recomputes its gradient by :func:`_shifted_gradient`). A column that
+        diverges is zeroed and left alone.
         """
         m = members.shape[0]
         n, d = X.shape
@@ -582,9 +687,12 @@ def _group_kernel(blas: bool):
         zs = np.empty((blocks, SAMPLE_BLOCK))  # per-block scratch rows of _group_residuals
         rs = np.empty((blocks, SAMPLE_BLOCK))
         z = np.empty(n)
+        resid = np.empty(n)
         w = np.empty(d)
         g = np.empty(d)
         loss = np.full(m, math.nan)
+        moved = np.zeros(m)  # all-GD steps: nonzero where a column's weights changed
+        frozen = np.zeros(m, dtype=np.int64)  # one past the last update that moved a column
         rate = np.zeros(m)  # step size per column; 0 in empty columns
         finite = np.empty(m)
         alive = members >= 0
@@ -628,7 +736,10 @@ def _group_kernel(blas: bool):
                     loss[b] = _mean_loss(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r])
                 if at_checkpoint:
                     _copy(WT[:, b], w)
-                    if not _record(loss[b], w, weights[r], train_loss[r], k):
+                    log_loss = _log_mean_loss(loss_code[r], z, targets[r], rho_pos[r],
+                                              rho_neg[r], loss[b])
+                    if not _record(loss[b], log_loss, w, weights[r], train_loss[r],
+                                   log_train_loss[r], k):
                         _retire(b, alive, rate, WT)
             if at_checkpoint:
                 k += 1
@@ -639,16 +750,22 @@ def _group_kernel(blas: bool):
                 # finite x and NaN otherwise, so finite[b] != 0 flags exactly the columns
                 # whose gradient or new weights _update would have rejected. Empty and dead
                 # columns have rate 0 (and g = 0 unless they died at this step's checkpoint).
+                # moved[b] != 0 where some weight of column b changed (|new - old| > 0).
                 for b in range(m):
                     finite[b] = 0.0
+                    moved[b] = 0.0
                 for j in range(d):
                     for b in range(m):
-                        WT[j, b] -= rate[b] * GT[j, b]
+                        old = WT[j, b]
+                        WT[j, b] = old - rate[b] * GT[j, b]
                         finite[b] += GT[j, b] * 0.0 + WT[j, b] * 0.0
+                        moved[b] += abs(WT[j, b] - old)
                 for b in range(m):
                     # a column that died at this step's checkpoint moved: zero it again
                     if not alive[b] or finite[b] != 0.0:
                         _retire(b, alive, rate, WT)
+                    elif moved[b] != 0.0:
+                        frozen[b] = t + 1
                 continue
             for b in range(m):
                 if not alive[b]:
@@ -656,13 +773,26 @@ def _group_kernel(blas: bool):
                 r = members[b]
                 _copy(WT[:, b], w)
                 _copy(GT[:, b], g)
-                if _update(method[r], learning_rate[r], loss[b], g, w):
-                    _copy(w, WT[:, b])
-                else:
+                divisor_loss = loss[b]
+                if method[r] == NGD_GRADIENT or method[r] == NGD_LOSS:
+                    _copy(Z[:, b], z)
+                    shift = _shifted_gradient(loss_code[r], method[r] == NGD_LOSS, X, z,
+                                              targets[r], rho_pos[r], rho_neg[r], resid, g)
+                    if shift > 0.0 and method[r] == NGD_LOSS:
+                        divisor_loss = _shifted_mean_loss(loss_code[r], z, targets[r],
+                                                          rho_pos[r], rho_neg[r], shift)
+                status = _update(method[r], learning_rate[r], divisor_loss, g, w)
+                if status == _DIVERGED:
                     _retire(b, alive, rate, WT)
+                else:
+                    _copy(w, WT[:, b])
+                    if status == _MOVED:
+                        frozen[b] = t + 1
         for b in range(m):
             if members[b] >= 0:
                 diverged[members[b]] = not alive[b]
+                still = alive[b] and frozen[b] < last
+                frozen_at[members[b]] = frozen[b] if still else -1
 
     return run_group
 
@@ -676,16 +806,17 @@ _run_blas_group = _group_kernel(True)
 @kernel(parallel=False)
 def _run_solo(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
-    rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, diverged,
+    rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, log_train_loss, diverged,
+    frozen_at,
 ):  # fmt: skip
     """Trajectories ``solo`` one after another, on the calling thread (:func:`_trajectory`)."""
     for i in range(solo.shape[0]):
         r = solo[i]
         m = data_index[r]
-        diverged[r] = _trajectory(
+        diverged[r], frozen_at[r] = _trajectory(
             X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
             batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], w0[r], checkpoints,
-            weights[r], train_loss[r],
+            weights[r], train_loss[r], log_train_loss[r],
         )  # fmt: skip
 
 
@@ -732,15 +863,25 @@ def run_trajectories(
     -------
     weights : float64 (R, K, d)
     train_loss : float64 (R, K)
+    log_train_loss : float64 (R, K)
+        ``log`` of ``train_loss``, computed without underflow (:func:`_log_mean_loss`).
     diverged : bool (R,)
         True where the loss, gradient or weights stopped being finite; the
         records from there on are NaN.
+    frozen_at : int64 (R,)
+        The first step from which the weights never changed again (exactly) until the
+        last checkpoint; -1 where the last update still moved them, or the trajectory
+        diverged. For a full-batch method whose state is its weights (GD, normalized GD)
+        this is its first update that changed nothing.
 
     Notes
     -----
     Updates (``g`` is the gradient of the mean loss over the full set or the batch):
     ``GD``/``SGD``: ``w <- w - eta g``; ``NGD_GRADIENT``: ``w <- w - eta g / ||g||``;
-    ``NGD_LOSS``: ``w <- w - eta g / L(w)`` (Nacson et al., AISTATS 2019).
+    ``NGD_LOSS``: ``w <- w - eta g / L(w)`` (Nacson et al., AISTATS 2019). The two
+    normalized updates take ``g`` (and ``L``) from derivatives shifted by the smallest
+    margin once it passes ``SHIFT_FROM`` (:func:`_shifted_gradient`), so they keep moving
+    where every ``e^{-margin}`` underflows.
 
     This driver is plain Python: it calls only the compiled entry points the call needs
     (loop-path groups, BLAS-path groups, lone trajectories), so a sweep compiles only its
@@ -754,9 +895,11 @@ def run_trajectories(
     d = X.shape[2]
     weights = np.full((R, K, d), np.nan)
     train_loss = np.full((R, K), np.nan)
+    log_train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
+    frozen_at = np.full(R, -1, dtype=np.int64)
     shared = (loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints)
-    outputs = (weights, train_loss, diverged)
+    outputs = (weights, train_loss, log_train_loss, diverged, frozen_at)
     groups = [group_members[group_start[q]:group_start[q + 1]]
               for q in range(group_start.shape[0] - 1)]
     blas = blas_path(d)
@@ -776,4 +919,4 @@ def run_trajectories(
             _run_solo, X, XT, targets, data_index, loss_code, method, learning_rate,
             batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, solo[piece], *outputs))
     in_threads(calls, threads)
-    return weights, train_loss, diverged
+    return weights, train_loss, log_train_loss, diverged, frozen_at

@@ -261,6 +261,188 @@ def loss_derivative(code, z, y, rho_pos, rho_neg):
     return math.nan
 
 
+# --- scale-invariant updates: derivatives shifted by the smallest margin ----------------
+
+
+@helper
+def _hard(y):
+    return y == 0.0 or y == 1.0
+
+
+@helper
+def decay(code, z, y, rho_pos, rho_neg, of_loss):
+    """The rate ``a`` at which the derivative (and, if ``of_loss``, the loss) of one sample
+    vanishes like ``e^{-a}``: the margin ``m = s z`` where it does, else 0.
+
+    A decaying sample's derivative is ``e^{-m}`` times a bounded factor, so for a shift
+    ``c <= a`` the product ``e^c l'(z, y)`` (:func:`shifted_derivative`) is representable
+    however large ``m`` is. Exact cases (``a = m``), per loss and target:
+
+    * logistic, forward: hard labels (a soft or smoothed target's residual tends to
+      ``1 - y`` or ``-y``, not 0: ``a = 0``). The forward loss *value* decays only where
+      the sample's own flip rate (``rho_pos`` for ``y = 1``, ``rho_neg`` for ``y = 0``) is 0;
+      otherwise it tends to ``-log(1 - rho)``.
+    * exponential: every target (``l' = -s e^{-s z}``; ``s = 0`` gives ``a = 0``).
+    * backward, backward_exponential: hard labels whose growing term has coefficient 0
+      (``rho_pos = 0`` for ``y = 1``, ``rho_neg = 0`` for ``y = 0``); otherwise that term's
+      derivative tends to a nonzero constant and nothing underflows: ``a = 0``.
+    * hinge, squared hinge and their backward corrections have no exponential: their
+      derivatives are exactly 0 past the margin 1 (a genuine stop): ``a = 0``.
+    """
+    s = 2.0 * y - 1.0
+    m = s * z
+    if code == EXPONENTIAL:
+        return m
+    if not _hard(y):
+        return 0.0
+    if code == LOGISTIC:
+        return m
+    if code == FORWARD:
+        if of_loss and (rho_pos if y == 1.0 else rho_neg) != 0.0:
+            return 0.0
+        return m
+    if code == BACKWARD or code == BACKWARD_EXPONENTIAL:
+        return m if (rho_pos if y == 1.0 else rho_neg) == 0.0 else 0.0
+    return 0.0
+
+
+@helper
+def _shifted_sigmoid_neg(m, c):
+    """``e^c sigmoid(-m)`` for ``m >= c >= 0``: ``e^{c - m} / (1 + e^{-m})``."""
+    return math.exp(c - m) / (1.0 + math.exp(-m))
+
+
+@helper
+def shifted_derivative(code, z, y, rho_pos, rho_neg, c):
+    """``e^c l'(z, y)`` for a sample with :func:`decay` ``>= c >= 0`` (not checked).
+
+    Each case is :func:`loss_derivative` with its decaying factor ``e^{-m}`` written as
+    ``e^{c - m}``: logistic ``-s e^c sigmoid(-m)``; exponential ``-s e^{c - m}``;
+    forward ``-s det p e^c sigmoid(-m) / (rho_o + det p)`` with ``p = sigmoid(m)`` and
+    ``rho_o`` the other class's flip rate (``-s e^c sigmoid(-m)`` where ``rho_o = 0``);
+    backward(_exponential) ``s (1 - rho_o) e^c phi'(m) / det``.
+    """
+    s = 2.0 * y - 1.0
+    m = s * z
+    if code == EXPONENTIAL:
+        return -s * math.exp(c - m)
+    if code == LOGISTIC:
+        return -s * _shifted_sigmoid_neg(m, c)
+    rho_o = rho_neg if y == 1.0 else rho_pos
+    det = 1.0 - rho_pos - rho_neg
+    if code == FORWARD:
+        if rho_o == 0.0:
+            return -s * _shifted_sigmoid_neg(m, c)
+        p = sigmoid(m)
+        return -s * det * p * _shifted_sigmoid_neg(m, c) / (rho_o + det * p)
+    if code == BACKWARD:
+        return -s * (1.0 - rho_o) * _shifted_sigmoid_neg(m, c) / det
+    return -s * (1.0 - rho_o) * math.exp(c - m) / det  # BACKWARD_EXPONENTIAL
+
+
+@helper
+def _log1p_ratio(u):
+    """``log1p(u) / u``, 1 at ``u = 0`` (its limit)."""
+    return math.log1p(u) / u if u != 0.0 else 1.0
+
+
+@helper
+def shifted_value(code, z, y, rho_pos, rho_neg, c):
+    """``e^c l(z, y)`` for a positive loss (logistic, exponential, forward) and a sample
+    with ``decay(..., of_loss=True) >= c >= 0`` (not checked).
+
+    logistic: ``e^{c - m} log1p(u) / u`` with ``u = e^{-m}``; exponential: ``e^{c - m}``;
+    forward (own flip rate 0): ``-log1p(-v) e^c`` with ``v = det sigmoid(-m)``, as
+    ``det e^c sigmoid(-m) log1p(-v) / (-v)``.
+    """
+    s = 2.0 * y - 1.0
+    m = s * z
+    if code == EXPONENTIAL:
+        return math.exp(c - m)
+    if code == LOGISTIC:
+        return math.exp(c - m) * _log1p_ratio(math.exp(-m))
+    det = 1.0 - rho_pos - rho_neg
+    v = det * sigmoid(-m)
+    return det * _shifted_sigmoid_neg(m, c) * _log1p_ratio(-v)
+
+
+# --- the log of a loss, for losses far below the smallest float64 -------------------------
+
+
+#: Below this a loss is computed through its logarithm: ``l`` itself is accurate to a few
+#: ulps only while it is a normal number well above 2.2e-308.
+_SMALLEST_DIRECT = 1e-290
+
+
+@helper
+def _log_softplus(x):
+    """``log(softplus(x))`` for any ``x``: ``x`` itself below -37, where
+    ``log1p(e^x) = e^x`` in float64."""
+    if x < -37.0:
+        return x
+    return math.log(softplus(x))
+
+
+@helper
+def _log_margin_loss(base, m):
+    """``log phi(m)`` of :func:`_margin_loss`, without underflow (-inf where phi = 0)."""
+    if base == LOGISTIC:
+        return _log_softplus(-m)
+    if base == EXPONENTIAL:
+        return -m
+    h = max(0.0, 1.0 - m)
+    if h == 0.0:
+        return -math.inf
+    return math.log(h) if base == HINGE else 2.0 * math.log(h)
+
+
+@helper
+def _log_weighted_sum(a, log_u, b, log_v):
+    """``log(a e^{log_u} + b e^{log_v})`` for ``a, b >= 0``; -inf if both terms are 0."""
+    p = math.log(a) + log_u if a > 0.0 else -math.inf
+    q = math.log(b) + log_v if b > 0.0 else -math.inf
+    top = max(p, q)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log1p(math.exp(min(p, q) - top))
+
+
+@helper
+def log_loss_value(code, z, y, rho_pos, rho_neg):
+    """``log l(z, y)``, accurate where ``l`` underflows (a loss of ``e^{-5000}`` gives
+    -5000); -inf where the loss is exactly 0; NaN where a backward loss has a negative
+    coefficient (its value may be <= 0; the kernels then take the log of the plain mean).
+
+    The loss is taken as it is while it is above 1e-290, and otherwise through the log of
+    each term: ``log softplus(x) = x`` below -37 (logistic), ``-s z`` (exponential),
+    ``log(1 - q)`` for the forward loss's ``-log q`` (``-log q = (1 - q)(1 + O(1 - q))``).
+    """
+    if code >= BACKWARD:
+        a = y - rho_neg
+        b = 1.0 - y - rho_pos
+        if a < 0.0 or b < 0.0:
+            return math.nan
+        base = code - BACKWARD
+        return _log_weighted_sum(a, _log_margin_loss(base, z), b,
+                                 _log_margin_loss(base, -z)) - math.log(1.0 - rho_pos - rho_neg)
+    value = loss_value(code, z, y, rho_pos, rho_neg)
+    if value >= _SMALLEST_DIRECT:
+        return math.log(value)
+    if code == EXPONENTIAL:
+        return -(2.0 * y - 1.0) * z
+    if code == LOGISTIC:
+        return _log_weighted_sum(y, _log_softplus(-z), 1.0 - y, _log_softplus(z))
+    if code == FORWARD:
+        det = 1.0 - rho_pos - rho_neg
+        log_q = _log_mixture(rho_neg, rho_pos, det, z)
+        log_1mq = _log_mixture(rho_pos, rho_neg, det, -z)
+        # -log q = (1 - q) (1 + O(1 - q)): its log is log(1 - q) where -log q < 1e-290
+        log_a = math.log(-log_q) if -log_q >= _SMALLEST_DIRECT else log_1mq
+        log_b = math.log(-log_1mq) if -log_1mq >= _SMALLEST_DIRECT else log_q
+        return _log_weighted_sum(y, log_a, 1.0 - y, log_b)
+    return _log_margin_loss(code, (2.0 * y - 1.0) * z)  # hinge, squared hinge: -inf at 0
+
+
 @called
 def loss_value_call(code, z, y, rho_pos, rho_neg):
     """:func:`loss_value`, compiled once and called rather than inlined.

@@ -90,7 +90,9 @@ def derivative(name, z, y, rho_pos=0.0, rho_neg=0.0):
     s = 2 * y - 1
     p = expit(z)
     if name == "logistic":
-        return p - y
+        # p - y, written so that 1 - p is not rounded away at large margins (p - 1 is
+        # exactly 0 in float64 from z = 37 on, where the true residual is -e^-z)
+        return (1 - y) * p - y * expit(-z)
     if name == "hinge":
         return np.where(1 - s * z > 0, -s, 0.0)
     if name == "squared_hinge":
@@ -156,3 +158,71 @@ def trajectory(X, y, *, loss_name, method, learning_rate, steps, checkpoints,
         else:
             raise ValueError(method)
     return np.array(W), np.array(L)
+
+
+# --- long runs: losses below the smallest float64, and scale-invariant steps -------------
+
+
+def log_losses(name, z, y, rho_pos=0.0, rho_neg=0.0):
+    """Per-sample natural logs of the loss, accurate where the loss underflows; -inf where
+    it is 0. The logistic loss's ``log softplus(x)`` is ``log(logaddexp(0, x))`` while that
+    is above 1e-300, and below (``x < -690``) the series ``log log1p(e^x) = x + log1p(-e^x/2
+    + ...)``, which is ``x`` to within 1e-300."""
+    z = np.asarray(z, dtype=float)
+    y = np.asarray(y, dtype=float)
+    s = 2 * y - 1
+
+    def log_softplus(x):
+        with np.errstate(divide="ignore"):
+            direct = np.log(np.logaddexp(0, x))
+        return np.where(x > -690, direct, x)
+
+    with np.errstate(divide="ignore"):
+        if name == "logistic":
+            terms = np.stack([np.log(y) + log_softplus(-z), np.log1p(-y) + log_softplus(z)])
+            return np.logaddexp(terms[0], terms[1])
+        if name == "exponential":
+            return -s * z
+        if name == "hinge":
+            return np.log(np.maximum(0, 1 - s * z))
+        if name == "squared_hinge":
+            return 2 * np.log(np.maximum(0, 1 - s * z))
+        if name == "forward":  # with rho_pos, rho_neg > 0 the loss stays above -log(1 - rho)
+            det = 1 - rho_pos - rho_neg
+            q, one_minus_q = rho_neg + det * expit(z), rho_pos + det * expit(-z)
+            return np.log(-(y * np.log1p(-one_minus_q) + (1 - y) * np.log1p(-q)))
+    raise ValueError(name)
+
+
+def shifted_gradient(X, y, w, loss_name):
+    """``e^c g`` for the logistic or exponential loss with hard labels, ``c`` the smallest
+    margin (0 if it is negative): every ``e^{-margin}`` written as ``e^{c - margin}``."""
+    s = 2 * y - 1
+    m = s * (X @ w)
+    c = max(0.0, m.min())
+    scaled = np.exp(c - m)
+    if loss_name == "logistic":  # sigmoid(-m) = e^{-m} / (1 + e^{-m})
+        scaled = scaled / (1 + np.exp(-m))
+    elif loss_name != "exponential":
+        raise ValueError(loss_name)
+    return X.T @ (-s * scaled) / len(y)
+
+
+def shifted_normalized_gd(X, y, w, *, loss_name, learning_rate, steps):
+    """Normalised GD by the gradient norm from :func:`shifted_gradient`: the weights after
+    each of ``steps`` updates from ``w``, shape (steps + 1, d)."""
+    W = [np.array(w, dtype=float)]
+    for _ in range(steps):
+        g = shifted_gradient(X, y, W[-1], loss_name)
+        W.append(W[-1] - learning_rate * g / math.hypot(*g))
+    return np.array(W)
+
+
+def first_frozen_step(W):
+    """The first step from which the rows of ``W`` (one per step) never change again; -1
+    where the last two differ."""
+    same = np.all(W[1:] == W[:-1], axis=1)
+    if not same[-1]:
+        return -1
+    moved = np.flatnonzero(~same)
+    return 0 if moved.size == 0 else int(moved[-1]) + 1
