@@ -26,8 +26,11 @@ from logsim.losses import (
 )
 from logsim.rng import STREAM_BATCH, check_seed, stream_key
 
-METHODS = ("gd", "sgd", "normalized_gd")
+METHODS = ("gd", "sgd", "normalized_gd", "momentum", "nesterov", "adam", "sign_gd",
+           "coordinate_descent")
 NORMALIZATIONS = ("gradient", "loss")
+#: Step-size schedules (:func:`logsim.kernels._step_size`) and their kernel codes.
+SCHEDULES = {"constant": 0, "inverse_sqrt": 1, "inverse": 2}
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -125,6 +128,13 @@ def run_batch(
     rho_neg=0.0,
     batch_seed=0,
     w0=None,
+    momentum=0.9,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    weight_decay=0.0,
+    schedule="constant",
+    schedule_scale=1.0,
 ) -> BatchResult:
     """Validate and run ``R`` trajectories, one per row of ``targets``.
 
@@ -154,6 +164,11 @@ def run_batch(
         Seed of each trajectory's mini-batch stream.
     w0 : array (d,) or (R, d), optional
         Initial weights (default 0).
+    momentum, beta1, beta2, eps, weight_decay, schedule, schedule_scale : per trajectory
+        The options of the optimisers ``"momentum"``, ``"nesterov"``, ``"adam"``,
+        ``"sign_gd"`` and ``"coordinate_descent"``, the L2 penalty and the step-size
+        schedule of every method: see :func:`optimizer_options`. With ``batch_size``
+        given, the new optimisers take mini-batches as ``"sgd"`` does.
     """
     X = np.asarray(features, dtype=np.float64)
     if X.ndim == 2:
@@ -202,7 +217,7 @@ def run_batch(
             "gd": kernels.GD,
             "sgd": kernels.SGD,
             "normalized_gd": kernels.NGD_LOSS if norm == "loss" else kernels.NGD_GRADIENT,
-        }[m]
+        }.get(m, kernels.GD)  # the new optimisers' codes: optimizer_options below
 
     lr = _per_trajectory("learning_rate", learning_rate, R, np.float64)
     bad = ~np.isfinite(lr) | (lr <= 0)
@@ -214,9 +229,9 @@ def run_batch(
     if np.any(uses_sgd) and batch_size is None:
         raise ValueError("method 'sgd' needs a batch_size, an integer in [1, n_train]")
     bs = _per_trajectory("batch_size", n if batch_size is None else batch_size, R, object)
+    bs_given = bs
     for b in bs[uses_sgd]:
-        if isinstance(b, bool) or not isinstance(b, int | np.integer) or not 1 <= b <= n:
-            raise ValueError(f"batch_size must be an integer in [1, {n}] (n_train), got {b!r}")
+        _batch_size(b, n)
     bs = np.array([int(b) if u else n for b, u in zip(bs, uses_sgd, strict=True)], np.int64)
 
     rp = _per_trajectory("rho_pos", rho_pos, R, np.float64)
@@ -239,8 +254,20 @@ def run_batch(
                              f"{np.shape(w0)}")
         W0 = np.ascontiguousarray(W0)
 
+    options, extended = optimizer_options(
+        R, methods, norms, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps,
+        weight_decay=weight_decay, schedule=schedule, schedule_scale=schedule_scale)
+    for r in np.flatnonzero(extended):
+        # the new optimisers take mini-batches where a batch size is given; gd and
+        # normalized_gd stay full batch as always (gd's mini-batch form is sgd)
+        if methods[r] in _EXTENDED_CODES:
+            method_codes[r] = _EXTENDED_CODES[methods[r]]
+            bs[r] = 0 if batch_size is None else _batch_size(bs_given[r], n)
+        elif method_codes[r] != kernels.SGD:
+            bs[r] = 0
+
     XT = np.ascontiguousarray(X.transpose(0, 2, 1))
-    groups, solo = kernels.partition(index, method_codes, X.shape[2])
+    groups, solo = kernels.partition(index, method_codes, X.shape[2], alone=extended)
     members = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
     starts = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
     # One BLAS thread per kernel thread: the matrix products run inside prange, and
@@ -249,9 +276,91 @@ def run_batch(
     with threadpool_limits(1, user_api="blas") if use_blas else nullcontext():
         weights, train_loss, log_train_loss, diverged, frozen_at = kernels.run_trajectories(
             np.ascontiguousarray(X), XT, np.ascontiguousarray(Y), index, codes, method_codes,
-            lr, bs, rp, rn, keys, W0, ckpt, members, starts, solo,
+            lr, bs, rp, rn, keys, W0, ckpt, members, starts, solo, options, extended,
         )  # fmt: skip
     return BatchResult(weights, train_loss, diverged, ckpt, log_train_loss, frozen_at)
+
+
+# --- optimiser options (issue 19) ---------------------------------------------------------
+
+#: Kernel codes of the optimisers that only the extended kernel runs.
+_EXTENDED_CODES = {"momentum": kernels.MOMENTUM, "nesterov": kernels.NESTEROV,
+                   "adam": kernels.ADAM, "sign_gd": kernels.SIGN_GD,
+                   "coordinate_descent": kernels.COORDINATE_DESCENT}
+
+
+def _batch_size(b, n):
+    if isinstance(b, bool) or not isinstance(b, int | np.integer) or not 1 <= b <= n:
+        raise ValueError(f"batch_size must be an integer in [1, {n}] (n_train), got {b!r}")
+    return int(b)
+
+
+def _option(name, value, R, low, high, *, high_open):
+    """A per-trajectory float option within [low, high) or [low, high]."""
+    try:
+        arr = _per_trajectory(name, value, R, np.float64)
+    except (TypeError, ValueError) as exc:
+        if "one value per trajectory" in str(exc):
+            raise
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    bad = ~np.isfinite(arr) | (arr < low) | ((arr >= high) if high_open else (arr > high))
+    if np.any(bad):
+        upper = f"{high})" if high_open else f"{high}]"
+        raise ValueError(f"{name} must be a number in [{low}, {upper}, "
+                         f"got {float(arr[bad][0])!r}")
+    return arr
+
+
+def optimizer_options(R, methods, normalize, *, momentum=0.9, beta1=0.9, beta2=0.999,
+                      eps=1e-8, weight_decay=0.0, schedule="constant", schedule_scale=1.0):
+    """Validate the optimiser options and build the kernel's option table.
+
+    Each option is a scalar or one value per trajectory:
+
+    * ``momentum`` in [0, 1): heavy ball and Nesterov, PyTorch's convention
+      ``v <- mu v + g``; ``w <- w - eta_t v`` (momentum) or ``w <- w - eta_t (g + mu v)``
+      (nesterov).
+    * ``beta1``, ``beta2`` in [0, 1) and ``eps >= 0`` (0 allowed): Adam (Kingma & Ba 2015);
+      an entry whose ``sqrt(v_hat) + eps`` is 0 does not move.
+    * ``weight_decay >= 0``: an L2 penalty ``weight_decay ||w||^2 / 2`` whose gradient
+      ``weight_decay w`` is added to ``g`` for every method; ``train_loss`` and
+      ``log_train_loss`` do not include it. Not with normalize = "loss".
+    * ``schedule`` in :data:`SCHEDULES`: ``eta_t = eta`` (constant), ``eta / sqrt(1 + t /
+      tau)`` (inverse_sqrt), ``eta / (1 + t / tau)`` (inverse), for update ``t = 0, 1,
+      ...``, with ``tau = schedule_scale > 0``.
+
+    Returns
+    -------
+    options : float64 (R, kernels.OPTION_COUNT)
+    extended : bool (R,)
+        Trajectories that need :func:`logsim.kernels._run_solo_extended`: a new optimiser,
+        weight decay or a schedule other than constant.
+    """
+    table = np.zeros((R, kernels.OPTION_COUNT))
+    table[:, kernels.OPT_MOMENTUM] = _option("momentum", momentum, R, 0.0, 1.0, high_open=True)
+    table[:, kernels.OPT_BETA1] = _option("beta1", beta1, R, 0.0, 1.0, high_open=True)
+    table[:, kernels.OPT_BETA2] = _option("beta2", beta2, R, 0.0, 1.0, high_open=True)
+    table[:, kernels.OPT_EPS] = _option("eps", eps, R, 0.0, np.inf, high_open=True)
+    table[:, kernels.OPT_WEIGHT_DECAY] = _option("weight_decay", weight_decay, R, 0.0,
+                                                 np.inf, high_open=True)
+    names = _per_trajectory("schedule", schedule, R, str)
+    for name in names:
+        if name not in SCHEDULES:
+            raise ValueError(f"unknown schedule {name!r}; allowed: {', '.join(SCHEDULES)}")
+    table[:, kernels.OPT_SCHEDULE] = [SCHEDULES[name] for name in names]
+    tau = _option("schedule_scale", schedule_scale, R, 0.0, np.inf, high_open=True)
+    if np.any(tau <= 0):
+        raise ValueError(f"schedule_scale must be a number > 0, got {float(tau[tau <= 0][0])!r}")
+    table[:, kernels.OPT_SCALE] = tau
+    decayed = table[:, kernels.OPT_WEIGHT_DECAY] > 0
+    for r in np.flatnonzero(decayed):
+        if methods[r] == "normalized_gd" and normalize[r] == "loss":
+            raise ValueError("weight_decay > 0 does not go with normalize = 'loss' (the step "
+                             "would divide a penalised gradient by an unpenalised loss); use "
+                             "normalize = 'gradient' or weight_decay = 0")
+    extended = (np.isin(methods, list(_EXTENDED_CODES)) | decayed
+                | (table[:, kernels.OPT_SCHEDULE] != 0))
+    return table, extended
 
 
 def stack_training_sets(draws) -> tuple[np.ndarray, list[int]]:

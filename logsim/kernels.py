@@ -124,8 +124,10 @@ SHIFT_FROM = 500.0
 
 
 @called
-def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g):
-    """``g = e^c X^T l'(z, y) / n`` with ``c`` the smallest margin, if ``c >= SHIFT_FROM``.
+def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g, start=SHIFT_FROM):
+    """``g = e^c X^T l'(z, y) / n`` with ``c`` the smallest margin, if ``c >= start > 0``
+    (``SHIFT_FROM`` for normalized GD; the new optimisers of :func:`_update_extended` shift
+    from any positive margin, as Adam squares ``g``, which underflows from margins of 372).
 
     For an update invariant to a positive rescaling of the gradient (``g / ||g||``; with
     ``of_loss``, ``g / L`` whose loss is rescaled alike by :func:`_shifted_mean_loss`), the
@@ -134,13 +136,13 @@ def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g):
     factor. ``c = min_i a_i`` over the samples' decay rates (:func:`logsim.losses.decay`,
     which states for which losses and targets the shift is exact); a sample that does not
     decay has ``a_i = 0``, so a single one keeps the run unshifted (nothing underflows
-    there). Returns ``c``, or 0 (``g`` untouched) where ``c < SHIFT_FROM``.
+    there). Returns ``c``, or 0 (``g`` untouched) where ``c < start`` or ``c <= 0``.
     """
     n = z.shape[0]
     c = math.inf
     for i in range(n):
         c = min(c, decay(code, z[i], y[i], rho_pos, rho_neg, of_loss))
-    if not c >= SHIFT_FROM or c == math.inf:
+    if not (c >= start and c > 0.0) or c == math.inf:
         return 0.0
     for i in range(n):
         resid[i] = shifted_derivative(code, z[i], y[i], rho_pos, rho_neg, c)
@@ -471,7 +473,7 @@ MAX_GEMM_GROUP = 64
 MAX_LANES_GROUP = 32
 
 
-def partition(data_index, method, d, threads=None):
+def partition(data_index, method, d, threads=None, alone=None):
     """Split trajectories into groups that share a training set, and the rest.
 
     Full-batch trajectories on the same training set run together, one group per
@@ -482,6 +484,9 @@ def partition(data_index, method, d, threads=None):
     a multiple of ``GEMM_COLUMNS``, so that its bits never depend on its neighbours.
     Loop-path groups are sized to keep ``threads`` threads busy; BLAS-path groups take
     up to ``MAX_GEMM_GROUP`` columns and share the threads by blocks of samples.
+
+    ``alone`` (bool, one per trajectory) marks trajectories that never join a group (the
+    optimisers and options of :func:`_run_solo_extended`).
 
     Returns
     -------
@@ -495,6 +500,8 @@ def partition(data_index, method, d, threads=None):
     threads = numba.get_num_threads() if threads is None else threads
     blas = blas_path(d)
     full_batch = method != SGD
+    if alone is not None:  # trajectories of the extended kernel (:func:`_run_solo_extended`)
+        full_batch = full_batch & ~np.asarray(alone, dtype=bool)
     in_group = np.zeros(data_index.size, dtype=bool)
     groups = []
     for data in np.unique(data_index[full_batch]):
@@ -820,13 +827,248 @@ def _run_solo(
         )  # fmt: skip
 
 
+# --- more optimisers, weight decay and step-size schedules (issue 19) --------------------
+#
+# A separate entry point (:func:`_run_solo_extended`), compiled only by a call that uses
+# one of them: sweeps of GD, SGD and normalized GD without these options compile and run
+# the kernels above exactly as before.
+
+#: Optimiser codes of :func:`_run_solo_extended`, after ``GD .. NGD_LOSS``.
+MOMENTUM, NESTEROV, ADAM, SIGN_GD, COORDINATE_DESCENT = 4, 5, 6, 7, 8
+#: Step-size schedule codes (:func:`_step_size`).
+CONSTANT, INVERSE_SQRT, INVERSE = 0, 1, 2
+#: Columns of the per-trajectory option table ``options`` (R, OPTION_COUNT).
+OPT_MOMENTUM, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_SCALE = range(7)
+OPTION_COUNT = 7
+#: Largest second-moment entry Adam keeps when it rescales its moments (:func:`_adam`).
+_MAX_MOMENT = 1e300
+
+
+@helper
+def _step_size(schedule, learning_rate, tau, t):
+    """``eta_t`` of update ``t``: ``eta`` (constant), ``eta / sqrt(1 + t / tau)``
+    (inverse_sqrt) or ``eta / (1 + t / tau)`` (inverse)."""
+    if schedule == INVERSE_SQRT:
+        return learning_rate / math.sqrt(1.0 + t / tau)
+    if schedule == INVERSE:
+        return learning_rate / (1.0 + t / tau)
+    return learning_rate
+
+
+@helper
+def _adam(eta, beta1, beta2, eps, t, shift, moment_shift, g, w, m, v):
+    """One Adam update (Kingma & Ba, ICLR 2015, Algorithm 1) on ``g = e^shift grad``.
+
+    ``m <- beta1 m + (1 - beta1) g``, ``v <- beta2 v + (1 - beta2) g^2``, then
+    ``w <- w - eta m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - beta1^(t+1))``,
+    ``v_hat = v / (1 - beta2^(t+1))``; where ``sqrt(v_hat) + eps = 0`` (``eps = 0`` and
+    every gradient so far 0 in that entry, so ``m_hat = 0`` too) the entry does not move.
+
+    The moments are stored scaled: ``m = e^S m_true``, ``v = e^{2S} v_true`` with
+    ``S = moment_shift``. Only with ``eps = 0`` may the gradient be shifted (``shift > 0``):
+    then the step is invariant to the common scale and ``S`` follows ``shift``, the stored
+    moments rescaled by ``e^{shift - S}`` and its square, but never so far that an entry of
+    ``v`` would pass ``_MAX_MOMENT`` (nor by more than ``e^700`` at once); the new
+    gradient then enters scaled by ``e^{S_new - shift} <= 1``, and ``S`` catches up over
+    the next steps. Returns the status and the new ``S``.
+    """
+    d = w.shape[0]
+    target = moment_shift
+    if eps == 0.0 and shift != moment_shift:
+        target = shift
+        top = 0.0  # the largest moment entry (v is nonnegative)
+        for j in range(d):
+            top = max(top, v[j], abs(m[j]))
+        if top == 0.0:  # empty moments take any scale
+            moment_shift = target
+        elif target > moment_shift:  # growing: keep v below _MAX_MOMENT, the factor finite
+            room = 0.5 * math.log(_MAX_MOMENT / top)
+            target = min(target, moment_shift + min(room, 700.0))
+        factor = math.exp(target - moment_shift)
+        for j in range(d):
+            m[j] *= factor
+            v[j] = v[j] * factor * factor  # in two products: factor**2 may overflow
+    into = math.exp(target - shift) if target != shift else 1.0
+    bias1 = 1.0 - beta1 ** (t + 1)
+    bias2 = 1.0 - beta2 ** (t + 1)
+    moved = False
+    for j in range(d):
+        gj = g[j] * into
+        m[j] = beta1 * m[j] + (1.0 - beta1) * gj
+        v[j] = beta2 * v[j] + (1.0 - beta2) * gj * gj
+        denominator = math.sqrt(v[j] / bias2) + eps
+        if denominator > 0.0:
+            new = w[j] - eta * (m[j] / bias1) / denominator
+            moved |= new != w[j]
+            w[j] = new
+    if not _all_finite(w):
+        return _DIVERGED, target
+    return (_MOVED if moved else _STILL), target
+
+
+@helper
+def _update_extended(method, eta, loss, opts, t, shift, moment_shift, g, w, m, v):
+    """One update of any optimiser with step ``eta`` (the schedule's ``eta_t``).
+
+    ``g`` is the gradient (plus ``weight_decay w``), possibly shifted (``e^shift g``) for
+    the updates invariant to its positive rescaling. ``m`` is the momentum buffer (Adam's
+    first moment), ``v`` Adam's second moment. Returns the status (:func:`_update`) and
+    Adam's moment shift.
+
+    * GD, SGD, normalized GD: :func:`_update`.
+    * momentum (heavy ball, Polyak 1964; PyTorch's convention): ``m <- mu m + g``,
+      ``w <- w - eta m``; nesterov (Sutskever et al., ICML 2013; PyTorch's convention):
+      ``m <- mu m + g``, ``w <- w - eta (g + mu m)``.
+    * adam: :func:`_adam`.
+    * sign_gd: ``w <- w - eta sign(g)`` (sign 0 = 0), the L-infinity steepest descent;
+      coordinate_descent: only ``j = argmax |g_j|`` (the lowest such index) moves, by
+      ``eta sign(g_j)``, the L1 steepest descent (Gunasekar et al., ICML 2018, sec. 3).
+    """
+    if not _all_finite(g):
+        return _DIVERGED, moment_shift
+    if method <= NGD_LOSS:
+        return _update(method, eta, loss, g, w), moment_shift
+    if method == ADAM:
+        return _adam(eta, opts[OPT_BETA1], opts[OPT_BETA2], opts[OPT_EPS], t, shift,
+                     moment_shift, g, w, m, v)
+    d = w.shape[0]
+    moved = False
+    if method == MOMENTUM or method == NESTEROV:
+        mu = opts[OPT_MOMENTUM]
+        for j in range(d):
+            m[j] = mu * m[j] + g[j]
+            step = m[j] if method == MOMENTUM else g[j] + mu * m[j]
+            new = w[j] - eta * step
+            moved |= new != w[j]
+            w[j] = new
+    elif method == SIGN_GD:
+        for j in range(d):
+            if g[j] != 0.0:
+                new = w[j] - (eta if g[j] > 0.0 else -eta)
+                moved |= new != w[j]
+                w[j] = new
+    else:  # COORDINATE_DESCENT
+        best = 0
+        for j in range(1, d):
+            if abs(g[j]) > abs(g[best]):
+                best = j
+        if g[best] != 0.0:
+            new = w[best] - (eta if g[best] > 0.0 else -eta)
+            moved = new != w[best]
+            w[best] = new
+    if not _all_finite(w):
+        return _DIVERGED, moment_shift
+    return (_MOVED if moved else _STILL), moment_shift
+
+
+@helper
+def _scale_invariant(method, opts):
+    """Whether ``method``'s update is invariant to a positive rescaling of the gradient
+    (so :func:`_shifted_gradient` may compute it): normalized GD, sign descent,
+    coordinate descent and Adam with ``eps = 0``, all without weight decay (``g + lambda
+    w`` is not rescaled with ``g``)."""
+    if opts[OPT_WEIGHT_DECAY] != 0.0:
+        return False
+    return (method == NGD_GRADIENT or method == NGD_LOSS or method == SIGN_GD
+            or method == COORDINATE_DESCENT or (method == ADAM and opts[OPT_EPS] == 0.0))
+
+
+@helper
+def _trajectory_extended(
+    X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, opts, w0,
+    checkpoints, weights_out, loss_out, log_loss_out,
+):  # fmt: skip
+    """:func:`_trajectory` for every optimiser, weight decay and schedule.
+
+    Full batch where ``batch_size`` is 0 (except SGD), else mini-batches of
+    :func:`_draw_batch`. The gradient of update ``t`` is that of the mean loss plus
+    ``weight_decay w`` (an L2 penalty ``weight_decay ||w||^2 / 2``, which the recorded
+    loss does not include). Full-batch scale-invariant updates (:func:`_scale_invariant`)
+    take their gradient from :func:`_shifted_gradient`. Returns (diverged, frozen_at).
+    """
+    n, d = X.shape
+    w = w0.copy()
+    z = np.empty(n)
+    resid = np.empty(n)
+    g = np.empty(d)
+    m = np.zeros(d)
+    v = np.zeros(d)
+    mini = method == SGD or batch_size > 0
+    nb = batch_size if mini else 0
+    perm = np.arange(n if mini else 0)
+    zb = np.empty(nb)
+    yb = np.empty(nb)
+    rb = np.empty(nb)
+    decay_rate = opts[OPT_WEIGHT_DECAY]
+    schedule = int(opts[OPT_SCHEDULE])
+    shifting = not mini and _scale_invariant(method, opts)
+    moment_shift = 0.0
+    last = checkpoints[checkpoints.shape[0] - 1]
+    k = 0
+    frozen = 0
+    for t in range(last + 1):
+        at_checkpoint = t == checkpoints[k]
+        if not mini or at_checkpoint:
+            _logits_all(XT, w, z)
+        loss = math.nan
+        if at_checkpoint or method == NGD_LOSS:
+            loss = _mean_loss(code, z, y, rho_pos, rho_neg)
+        if at_checkpoint:
+            log_loss = _log_mean_loss(code, z, y, rho_pos, rho_neg, loss)
+            if not _record(loss, log_loss, w, weights_out, loss_out, log_loss_out, k):
+                return True, -1
+            k += 1
+        if t == last:
+            break
+        shift = 0.0
+        if shifting:
+            shift = _shifted_gradient(code, method == NGD_LOSS, X, z, y, rho_pos, rho_neg,
+                                      resid, g, SHIFT_FROM if method <= NGD_LOSS else 0.0)
+            if shift > 0.0 and method == NGD_LOSS:
+                loss = _shifted_mean_loss(code, z, y, rho_pos, rho_neg, shift)
+        if mini:
+            _draw_batch(perm, batch_size, key, t)
+            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
+        elif shift == 0.0:
+            _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g)
+        if decay_rate != 0.0:
+            for j in range(d):
+                g[j] += decay_rate * w[j]
+        eta = _step_size(schedule, learning_rate, opts[OPT_SCALE], t)
+        status, moment_shift = _update_extended(method, eta, loss, opts, t, shift,
+                                                moment_shift, g, w, m, v)
+        if status == _DIVERGED:
+            return True, -1
+        if status == _MOVED:
+            frozen = t + 1
+    return False, (frozen if frozen < last else -1)
+
+
+@kernel(parallel=False)
+def _run_solo_extended(
+    X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
+    rho_neg, batch_key, options, w0, checkpoints, solo, weights, train_loss, log_train_loss,
+    diverged, frozen_at,
+):  # fmt: skip
+    """Trajectories ``solo`` one after another (:func:`_trajectory_extended`)."""
+    for i in range(solo.shape[0]):
+        r = solo[i]
+        m = data_index[r]
+        diverged[r], frozen_at[r] = _trajectory_extended(
+            X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
+            batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], options[r], w0[r],
+            checkpoints, weights[r], train_loss[r], log_train_loss[r],
+        )  # fmt: skip
+
+
 #: The compiled entry points :func:`run_trajectories` dispatches to (for cache statistics).
-ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_solo)
+ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_solo, _run_solo_extended)
 
 
 def run_trajectories(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size,
     rho_pos, rho_neg, batch_key, w0, checkpoints, group_members, group_start, solo,
+    options=None, extended=None,
 ):  # fmt: skip
     """Run ``R`` gradient-descent trajectories in parallel.
 
@@ -858,6 +1100,13 @@ def run_trajectories(
     solo : int64 (S,)
         The other trajectories. Groups and ``solo`` list every trajectory once:
         :func:`partition` makes them.
+    options : float64 (R, OPTION_COUNT), optional
+        Per trajectory: momentum, beta1, beta2, eps, weight_decay, schedule code and
+        schedule scale (columns ``OPT_*``), read by the extended kernel only.
+    extended : bool (R,), optional
+        Trajectories run by :func:`_run_solo_extended` (a new optimiser, weight decay or a
+        schedule); they must be in ``solo`` (``partition(..., alone=extended)``). For
+        them ``batch_size`` 0 means full batch.
 
     Returns
     -------
@@ -914,9 +1163,18 @@ def run_trajectories(
         else:
             calls.append(functools.partial(_run_lane_group, *args))
     threads = numba.get_num_threads()
-    for piece in pieces(solo.shape[0], threads):
+    plain = solo
+    if extended is not None and np.any(extended[solo]):
+        plain = solo[~extended[solo]]
+        rest = solo[extended[solo]]
+        for piece in pieces(rest.shape[0], threads):
+            calls.append(functools.partial(
+                _run_solo_extended, X, XT, targets, data_index, loss_code, method,
+                learning_rate, batch_size, rho_pos, rho_neg, batch_key, options, w0,
+                checkpoints, rest[piece], *outputs))
+    for piece in pieces(plain.shape[0], threads):
         calls.append(functools.partial(
             _run_solo, X, XT, targets, data_index, loss_code, method, learning_rate,
-            batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, solo[piece], *outputs))
+            batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, plain[piece], *outputs))
     in_threads(calls, threads)
     return weights, train_loss, log_train_loss, diverged, frozen_at

@@ -226,3 +226,73 @@ def first_frozen_step(W):
         return -1
     moved = np.flatnonzero(~same)
     return 0 if moved.size == 0 else int(moved[-1]) + 1
+
+
+# --- more optimisers, weight decay and schedules -----------------------------------------
+
+
+def step_size(schedule, learning_rate, tau, t):
+    if schedule == "constant":
+        return learning_rate
+    if schedule == "inverse_sqrt":
+        return learning_rate / math.sqrt(1 + t / tau)
+    if schedule == "inverse":
+        return learning_rate / (1 + t / tau)
+    raise ValueError(schedule)
+
+
+def optimiser_trajectory(X, y, *, loss_name, method, learning_rate, steps, checkpoints,
+                         batch_size=None, batch_key=0, rho_pos=0.0, rho_neg=0.0, w0=None,
+                         momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                         schedule="constant", tau=1.0):
+    """Any optimiser of the kernel, from its paper's update rule, recorded at
+    ``checkpoints``: weights (K, d) and mean train loss (K,). Mini-batches where
+    ``batch_size`` is given (as ``sgd`` draws them)."""
+    n, d = X.shape
+    w = np.zeros(d) if w0 is None else np.array(w0, dtype=float)
+    batches = batch_sequence(n, batch_size, batch_key, steps) if batch_size else None
+    v = np.zeros(d)  # heavy-ball / Nesterov buffer, Adam's first moment
+    s = np.zeros(d)  # Adam's second moment
+    W, L = [], []
+    for t in range(steps + 1):
+        z = X @ w
+        if t in checkpoints:
+            W.append(w.copy())
+            L.append(loss(loss_name, z, y, rho_pos, rho_neg).mean())
+        if t == steps:
+            break
+        if batches is not None:
+            b = next(batches)
+            g = X[b].T @ derivative(loss_name, X[b] @ w, y[b], rho_pos, rho_neg) / len(b)
+        else:
+            g = X.T @ derivative(loss_name, z, y, rho_pos, rho_neg) / n
+        g = g + weight_decay * w  # the gradient of weight_decay ||w||^2 / 2
+        eta = step_size(schedule, learning_rate, tau, t)
+        if method in ("gd", "sgd"):
+            w = w - eta * g
+        elif method == "ngd_gradient":
+            norm = math.hypot(*g)
+            if norm > 0:
+                w = w - eta * g / norm
+        elif method == "momentum":  # PyTorch's heavy ball: v <- mu v + g, w <- w - eta v
+            v = momentum * v + g
+            w = w - eta * v
+        elif method == "nesterov":  # PyTorch's Nesterov: w <- w - eta (g + mu v)
+            v = momentum * v + g
+            w = w - eta * (g + momentum * v)
+        elif method == "adam":  # Kingma & Ba 2015, Algorithm 1
+            v = beta1 * v + (1 - beta1) * g
+            s = beta2 * s + (1 - beta2) * g * g
+            m_hat = v / (1 - beta1 ** (t + 1))
+            denominator = np.sqrt(s / (1 - beta2 ** (t + 1))) + eps
+            with np.errstate(invalid="ignore", divide="ignore"):
+                w = np.where(denominator > 0, w - eta * m_hat / denominator, w)
+        elif method == "sign_gd":
+            w = w - eta * np.sign(g)
+        elif method == "coordinate_descent":  # greedy: the largest |g_j|, lowest index
+            j = int(np.argmax(np.abs(g)))
+            w = w.copy()
+            w[j] -= eta * np.sign(g[j])
+        else:
+            raise ValueError(method)
+    return np.array(W), np.array(L)

@@ -405,7 +405,7 @@ def test_log_checkpoints():
     (dict(learning_rate=float("nan")), "learning_rate must be a finite number > 0"),
     (dict(method="sgd", batch_size=41), r"batch_size must be an integer in \[1, 40\].*41"),
     (dict(method="sgd"), "method 'sgd' needs a batch_size"),
-    (dict(method="adam"), "unknown method 'adam'; allowed: gd, sgd, normalized_gd"),
+    (dict(method="adamw"), "unknown method 'adamw'; allowed: gd, sgd, normalized_gd, momentum"),
     (dict(loss="logit"), "unknown loss 'logit'; allowed: logistic"),
     (dict(loss="forward", rho_pos=0.6, rho_neg=0.5), "singular"),
     (dict(method="normalized_gd", normalize="loss", loss="hinge"), "normalize = 'loss'"),
