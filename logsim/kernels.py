@@ -88,6 +88,11 @@ def _mean_loss(code, z, y, rho_pos, rho_neg):
     return total / z.shape[0]
 
 
+#: A mean loss at least this large is a normal number computed to a few ulps: its log is
+#: taken directly (:func:`_log_mean_loss`).
+_LOG_DIRECTLY = 1e-290
+
+
 @called
 def _log_mean_loss(code, z, y, rho_pos, rho_neg, mean):
     """``log`` of the mean loss over the samples, without underflow.
@@ -99,7 +104,14 @@ def _log_mean_loss(code, z, y, rho_pos, rho_neg, mean):
     may be negative) it is ``log(mean)`` of the plain mean ``mean``: NaN where that is
     ``<= 0``. Off the hot path (checkpoints only); the logs are computed twice rather than
     stored.
+
+    Where the plain mean is at least ``_LOG_DIRECTLY`` it is accurate to a few ulps (its
+    terms are, and samples whose loss underflowed change it by under ``n 1e-308``), and
+    its log is taken as it is: the per-sample logs (a ``log`` and an ``exp`` each, twice)
+    cost 15 % of a W2 trajectory at its two checkpoints (n = 2000), measured.
     """
+    if _LOG_DIRECTLY <= mean < math.inf:
+        return math.log(mean)
     n = z.shape[0]
     top = -math.inf
     for i in range(n):

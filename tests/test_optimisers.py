@@ -224,3 +224,21 @@ def test_scale_invariant_optimisers_never_freeze(method):
             j = int(np.argmax(np.abs(g)))
             w[j] -= 0.05 * np.sign(g[j])
     np.testing.assert_allclose(W[-1], w, rtol=1e-13)
+
+
+def test_frozen_at_of_momentum_is_where_its_velocity_stops_moving_the_weights():
+    """Hinge loss on separable data: the gradient is exactly 0 once every margin is >= 1,
+    but the heavy-ball velocity keeps moving w (by mu^k v) until the steps fall below
+    half an ulp of w. frozen_at is that step, as the NumPy weights show it."""
+    from tests.test_long_runs import _separable
+
+    X, y, _ = _separable(seed=5)
+    steps = 1500
+    res = run_batch(X, y, loss="hinge", method="momentum", momentum=0.9, learning_rate=0.5,
+                    steps=steps, checkpoints=list(range(steps + 1)))
+    W, _ = naive.optimiser_trajectory(X, y, loss_name="hinge", method="momentum",
+                                      learning_rate=0.5, momentum=0.9, steps=steps,
+                                      checkpoints=list(range(steps + 1)))
+    np.testing.assert_allclose(res.weights[0], W, rtol=1e-12, atol=1e-12)
+    expected = naive.first_frozen_step(W)
+    assert 0 < expected < steps and res.frozen_at[0] == expected
