@@ -18,8 +18,9 @@ Invariants
 * The only randomness (SGD batches) comes from :func:`logsim.rng.uniform`
   keyed by the trajectory's ``batch_key`` and the step: never ``np.random``.
 * Checkpoint ``k`` stores ``w_t`` for ``t = checkpoints[k]``, the weights after
-  ``t`` updates (``t = 0`` is the initial point), the mean training loss at
-  ``w_t`` over the full training set, and its natural log computed without underflow.
+  ``t`` updates (``t = 0`` is the initial point), and the mean training loss at
+  ``w_t`` over the full training set; after the run, its natural log computed without
+  underflow from the recorded weights (:func:`log_train_losses`).
 * ``frozen_at[r]`` is the first step from which trajectory ``r``'s weights never changed
   again (every entry exactly equal) until the end of the run; -1 where the last update
   still changed them (or the trajectory diverged).
@@ -41,9 +42,9 @@ from logsim.losses import (
     HINGE,
     LOGISTIC,
     decay,
-    log_loss_value,
+    hinge_derivative,
+    log_loss_value_call,
     logistic_derivative,
-    loss_derivative,
     loss_derivative_call,
     loss_value_call,
     shifted_derivative,
@@ -98,24 +99,26 @@ def _log_mean_loss(code, z, y, rho_pos, rho_neg, mean):
     """``log`` of the mean loss over the samples, without underflow.
 
     ``log((1/n) sum_i l_i) = M + log(sum_i e^{log l_i - M}) - log n`` with ``M = max_i log
-    l_i`` (log-sum-exp) and each ``log l_i`` from :func:`logsim.losses.log_loss_value`, so a
-    mean loss of ``e^{-5000}`` gives -5000. -inf where every loss is exactly 0 (hinge past
-    the margin). Where a backward loss has a negative coefficient (its per-sample values
-    may be negative) it is ``log(mean)`` of the plain mean ``mean``: NaN where that is
-    ``<= 0``. Off the hot path (checkpoints only); the logs are computed twice rather than
-    stored.
+    l_i`` (log-sum-exp) and each ``log l_i`` from :func:`logsim.losses.log_loss_value`
+    (called, not inlined: inlined twice it took 11 s of a cold compile), so a mean loss of
+    ``e^{-5000}`` gives -5000. -inf where every loss is exactly 0 (hinge past the margin).
+    Where a backward loss has a negative coefficient (its per-sample values may be
+    negative) it is ``log(mean)`` of the plain mean ``mean``: NaN where that is ``<= 0``.
+    The logs are computed twice rather than stored.
 
     Where the plain mean is at least ``_LOG_DIRECTLY`` it is accurate to a few ulps (its
     terms are, and samples whose loss underflowed change it by under ``n 1e-308``), and
-    its log is taken as it is: the per-sample logs (a ``log`` and an ``exp`` each, twice)
-    cost 15 % of a W2 trajectory at its two checkpoints (n = 2000), measured.
+    its log is taken as it is. Not in the trajectory kernels: in them the per-sample logs
+    cost 15 % of a W2 trajectory at its two checkpoints (n = 2000), and their code 20-30 s
+    of a cold compile (measured); :func:`log_train_losses` runs it after them, only where
+    the mean loss underflowed.
     """
     if _LOG_DIRECTLY <= mean < math.inf:
         return math.log(mean)
     n = z.shape[0]
     top = -math.inf
     for i in range(n):
-        v = log_loss_value(code, z[i], y[i], rho_pos, rho_neg)
+        v = log_loss_value_call(code, z[i], y[i], rho_pos, rho_neg)
         if math.isnan(v):
             return math.log(mean) if mean > 0.0 else math.nan
         top = max(top, v)
@@ -123,8 +126,44 @@ def _log_mean_loss(code, z, y, rho_pos, rho_neg, mean):
         return top
     total = 0.0
     for i in range(n):
-        total += math.exp(log_loss_value(code, z[i], y[i], rho_pos, rho_neg) - top)
+        total += math.exp(log_loss_value_call(code, z[i], y[i], rho_pos, rho_neg) - top)
     return top + math.log(total) - math.log(n)
+
+
+@kernel(parallel=False)
+def _log_losses_at(XT, targets, data_index, loss_code, rho_pos, rho_neg, weights, train_loss,
+                   rows, columns, out):
+    """``out[i] = log`` of the mean loss of trajectory ``rows[i]`` at its checkpoint
+    ``columns[i]`` (:func:`_log_mean_loss`), from the recorded weights: the logits are
+    :func:`_logits_all`'s, the kernels' own."""
+    n = XT.shape[2]
+    z = np.empty(n)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        _logits_all(XT[data_index[r]], weights[r, columns[i]], z)
+        out[i] = _log_mean_loss(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r],
+                                train_loss[r, columns[i]])
+
+
+def log_train_losses(XT, targets, data_index, loss_code, rho_pos, rho_neg, weights,
+                     train_loss):
+    """``log`` of every recorded mean training loss, without underflow: ``(R, K)``.
+
+    ``log(train_loss)`` where the loss is at least ``_LOG_DIRECTLY`` (accurate there: see
+    :func:`_log_mean_loss`); elsewhere (a mean loss that underflowed, an exact 0, a backward
+    mean <= 0) :func:`_log_mean_loss` at the recorded weights, by a compiled pass that a run
+    whose losses never get there does not compile. NaN where ``train_loss`` is NaN.
+    """
+    out = np.full(train_loss.shape, np.nan)
+    direct = np.isfinite(train_loss) & (train_loss >= _LOG_DIRECTLY)
+    out[direct] = np.log(train_loss[direct])
+    rows, columns = np.nonzero(np.isfinite(train_loss) & ~direct)
+    if rows.size:
+        values = np.empty(rows.size)
+        _log_losses_at(XT, targets, data_index, loss_code, rho_pos, rho_neg, weights,
+                       train_loss, rows.astype(np.int64), columns.astype(np.int64), values)
+        out[rows, columns] = values
+    return out
 
 
 #: A scale-invariant update (normalized GD) computes its gradient from derivatives shifted
@@ -230,7 +269,7 @@ def _residuals(code, z, y, rho_pos, rho_neg, resid):
         _logistic_residuals(z, y, resid)
     elif code == HINGE:  # a select per sample: vectorised too, and small to compile
         for i in range(z.shape[0]):
-            resid[i] = loss_derivative(HINGE, z[i], y[i], 0.0, 0.0)
+            resid[i] = hinge_derivative(z[i], y[i])
     else:  # one call per sample keeps the compiled code (and compile time) small
         for i in range(z.shape[0]):
             resid[i] = loss_derivative_call(code, z[i], y[i], rho_pos, rho_neg)
@@ -308,15 +347,13 @@ def _all_finite(v):
 
 
 @helper
-def _record(loss, log_loss, w, weights_out, loss_out, log_loss_out, k):
-    """Store checkpoint ``k`` (weights, mean loss and its log); False if the loss is not
-    finite."""
+def _record(loss, w, weights_out, loss_out, k):
+    """Store checkpoint ``k`` (weights and mean loss); False if the loss is not finite."""
     if not math.isfinite(loss):
         return False
     for j in range(w.shape[0]):
         weights_out[k, j] = w[j]
     loss_out[k] = loss
-    log_loss_out[k] = log_loss
     return True
 
 
@@ -395,7 +432,7 @@ def _update(method, learning_rate, loss, g, w):
 @helper
 def _step(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, t, at_checkpoint,
-    w, z, resid, g, perm, zb, yb, rb, weights_out, loss_out, log_loss_out, k,
+    w, z, resid, g, perm, zb, yb, rb, weights_out, loss_out, k,
 ):  # fmt: skip
     """Record checkpoint ``k`` if ``at_checkpoint``, then make update ``t`` (none if ``t < 0``).
 
@@ -408,21 +445,14 @@ def _step(
     loss = math.nan
     if at_checkpoint or method == NGD_LOSS:
         loss = _mean_loss(code, z, y, rho_pos, rho_neg)
-    if at_checkpoint:
-        log_loss = _log_mean_loss(code, z, y, rho_pos, rho_neg, loss)
-        if not _record(loss, log_loss, w, weights_out, loss_out, log_loss_out, k):
-            return _DIVERGED
+    if at_checkpoint and not _record(loss, w, weights_out, loss_out, k):
+        return _DIVERGED
     if t < 0:  # the final checkpoint: record only
         return _STILL
-    shift = 0.0
-    if method == NGD_GRADIENT or method == NGD_LOSS:
-        shift = _shifted_gradient(code, method == NGD_LOSS, X, z, y, rho_pos, rho_neg, resid, g)
-        if shift > 0.0 and method == NGD_LOSS:
-            loss = _shifted_mean_loss(code, z, y, rho_pos, rho_neg, shift)
     if method == SGD:
         _draw_batch(perm, batch_size, key, t)
         _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
-    elif shift == 0.0:
+    else:
         _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g)
     return _update(method, learning_rate, loss, g, w)
 
@@ -430,7 +460,7 @@ def _step(
 @helper
 def _trajectory(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, w0,
-    checkpoints, weights_out, loss_out, log_loss_out,
+    checkpoints, weights_out, loss_out,
 ):  # fmt: skip
     """Run one trajectory, writing its checkpoints; return whether it diverged, and its
     ``frozen_at`` (-1 if it diverged)."""
@@ -453,7 +483,7 @@ def _trajectory(
         status = _step(
             X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key,
             t if t < last else -1, at_checkpoint, w, z, resid, g, perm, zb, yb, rb,
-            weights_out, loss_out, log_loss_out, k,
+            weights_out, loss_out, k,
         )  # fmt: skip
         if status == _DIVERGED:
             return True, -1
@@ -666,8 +696,12 @@ def _lanes_products(
     _lanes_project(XT, RZ, GT)
 
 
-def _group_kernel(blas: bool):
+def _group_kernel(blas: bool, normalized: bool):
     """Compile the run of a group of trajectories on one training set, on one path.
+
+    ``normalized`` (a constant too) compiles the shifted gradients of normalized GD
+    (:func:`_shifted_gradient`) for groups that have such a column; groups of plain GD
+    compile without them.
 
     ``blas`` is a constant of the closure, so Numba prunes the other path's branch before
     typing: each path compiles without the other's code, and the kernel is the entry
@@ -679,7 +713,7 @@ def _group_kernel(blas: bool):
     @kernel(parallel=False)
     def run_group(
         X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
-        checkpoints, weights, train_loss, log_train_loss, diverged, frozen_at,
+        checkpoints, weights, train_loss, diverged, frozen_at,
     ):  # fmt: skip
         """Run full-batch trajectories ``members`` (-1: an empty column) on one training set.
 
@@ -755,10 +789,7 @@ def _group_kernel(blas: bool):
                     loss[b] = _mean_loss(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r])
                 if at_checkpoint:
                     _copy(WT[:, b], w)
-                    log_loss = _log_mean_loss(loss_code[r], z, targets[r], rho_pos[r],
-                                              rho_neg[r], loss[b])
-                    if not _record(loss[b], log_loss, w, weights[r], train_loss[r],
-                                   log_train_loss[r], k):
+                    if not _record(loss[b], w, weights[r], train_loss[r], k):
                         _retire(b, alive, rate, WT)
             if at_checkpoint:
                 k += 1
@@ -793,13 +824,15 @@ def _group_kernel(blas: bool):
                 _copy(WT[:, b], w)
                 _copy(GT[:, b], g)
                 divisor_loss = loss[b]
-                if method[r] == NGD_GRADIENT or method[r] == NGD_LOSS:
-                    _copy(Z[:, b], z)
-                    shift = _shifted_gradient(loss_code[r], method[r] == NGD_LOSS, X, z,
-                                              targets[r], rho_pos[r], rho_neg[r], resid, g)
-                    if shift > 0.0 and method[r] == NGD_LOSS:
-                        divisor_loss = _shifted_mean_loss(loss_code[r], z, targets[r],
-                                                          rho_pos[r], rho_neg[r], shift)
+                if normalized:  # a constant: pruned before typing in plain-GD groups
+                    if method[r] == NGD_GRADIENT or method[r] == NGD_LOSS:
+                        _copy(Z[:, b], z)
+                        shift = _shifted_gradient(loss_code[r], method[r] == NGD_LOSS, X, z,
+                                                  targets[r], rho_pos[r], rho_neg[r], resid,
+                                                  g)
+                        if shift > 0.0 and method[r] == NGD_LOSS:
+                            divisor_loss = _shifted_mean_loss(loss_code[r], z, targets[r],
+                                                              rho_pos[r], rho_neg[r], shift)
                 status = _update(method[r], learning_rate[r], divisor_loss, g, w)
                 if status == _DIVERGED:
                     _retire(b, alive, rate, WT)
@@ -817,16 +850,18 @@ def _group_kernel(blas: bool):
 
 
 #: One group on the loop path (32 lanes at most), on the calling thread.
-_run_lane_group = _group_kernel(False)
+_run_lane_group = _group_kernel(False, False)
 #: One group on the BLAS path; its products run in parallel over blocks of samples.
-_run_blas_group = _group_kernel(True)
+_run_blas_group = _group_kernel(True, False)
+#: The same for groups with a normalized-GD column.
+_run_lane_group_normalized = _group_kernel(False, True)
+_run_blas_group_normalized = _group_kernel(True, True)
 
 
 @kernel(parallel=False)
 def _run_solo(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
-    rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, log_train_loss, diverged,
-    frozen_at,
+    rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, diverged, frozen_at,
 ):  # fmt: skip
     """Trajectories ``solo`` one after another, on the calling thread (:func:`_trajectory`)."""
     for i in range(solo.shape[0]):
@@ -835,7 +870,7 @@ def _run_solo(
         diverged[r], frozen_at[r] = _trajectory(
             X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
             batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], w0[r], checkpoints,
-            weights[r], train_loss[r], log_train_loss[r],
+            weights[r], train_loss[r],
         )  # fmt: skip
 
 
@@ -988,15 +1023,18 @@ def _scale_invariant(method, opts):
 @helper
 def _trajectory_extended(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, opts, w0,
-    checkpoints, weights_out, loss_out, log_loss_out,
+    checkpoints, weights_out, loss_out,
 ):  # fmt: skip
     """:func:`_trajectory` for every optimiser, weight decay and schedule.
 
-    Full batch where ``batch_size`` is 0 (except SGD), else mini-batches of
-    :func:`_draw_batch`. The gradient of update ``t`` is that of the mean loss plus
-    ``weight_decay w`` (an L2 penalty ``weight_decay ||w||^2 / 2``, which the recorded
-    loss does not include). Full-batch scale-invariant updates (:func:`_scale_invariant`)
-    take their gradient from :func:`_shifted_gradient`. Returns (diverged, frozen_at).
+    Mini-batches of :func:`_draw_batch` for SGD, and for the new optimisers where
+    ``batch_size > 0``; full batch otherwise (GD and normalized GD always). The gradient
+    of update ``t`` is that of the mean loss plus ``weight_decay w`` (an L2 penalty
+    ``weight_decay ||w||^2 / 2``, which the recorded loss does not include). Full-batch
+    scale-invariant updates (:func:`_scale_invariant`) take their gradient from
+    :func:`_shifted_gradient`. Lone normalized-GD runs without options come here too:
+    their operations are :func:`_trajectory`'s, so their bits are too. Returns
+    (diverged, frozen_at).
     """
     n, d = X.shape
     w = w0.copy()
@@ -1005,7 +1043,7 @@ def _trajectory_extended(
     g = np.empty(d)
     m = np.zeros(d)
     v = np.zeros(d)
-    mini = method == SGD or batch_size > 0
+    mini = method == SGD or (method > NGD_LOSS and batch_size > 0)  # gd, ngd: full batch
     nb = batch_size if mini else 0
     perm = np.arange(n if mini else 0)
     zb = np.empty(nb)
@@ -1026,8 +1064,7 @@ def _trajectory_extended(
         if at_checkpoint or method == NGD_LOSS:
             loss = _mean_loss(code, z, y, rho_pos, rho_neg)
         if at_checkpoint:
-            log_loss = _log_mean_loss(code, z, y, rho_pos, rho_neg, loss)
-            if not _record(loss, log_loss, w, weights_out, loss_out, log_loss_out, k):
+            if not _record(loss, w, weights_out, loss_out, k):
                 return True, -1
             k += 1
         if t == last:
@@ -1059,8 +1096,8 @@ def _trajectory_extended(
 @kernel(parallel=False)
 def _run_solo_extended(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
-    rho_neg, batch_key, options, w0, checkpoints, solo, weights, train_loss, log_train_loss,
-    diverged, frozen_at,
+    rho_neg, batch_key, options, w0, checkpoints, solo, weights, train_loss, diverged,
+    frozen_at,
 ):  # fmt: skip
     """Trajectories ``solo`` one after another (:func:`_trajectory_extended`)."""
     for i in range(solo.shape[0]):
@@ -1069,12 +1106,13 @@ def _run_solo_extended(
         diverged[r], frozen_at[r] = _trajectory_extended(
             X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
             batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], options[r], w0[r],
-            checkpoints, weights[r], train_loss[r], log_train_loss[r],
+            checkpoints, weights[r], train_loss[r],
         )  # fmt: skip
 
 
 #: The compiled entry points :func:`run_trajectories` dispatches to (for cache statistics).
-ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_solo, _run_solo_extended)
+ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_blas_group_normalized,
+                _run_lane_group_normalized, _run_solo, _run_solo_extended)
 
 
 def run_trajectories(
@@ -1125,7 +1163,7 @@ def run_trajectories(
     weights : float64 (R, K, d)
     train_loss : float64 (R, K)
     log_train_loss : float64 (R, K)
-        ``log`` of ``train_loss``, computed without underflow (:func:`_log_mean_loss`).
+        ``log`` of ``train_loss``, computed without underflow (:func:`log_train_losses`).
     diverged : bool (R,)
         True where the loss, gradient or weights stopped being finite; the
         records from there on are NaN.
@@ -1156,11 +1194,10 @@ def run_trajectories(
     d = X.shape[2]
     weights = np.full((R, K, d), np.nan)
     train_loss = np.full((R, K), np.nan)
-    log_train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
     frozen_at = np.full(R, -1, dtype=np.int64)
     shared = (loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints)
-    outputs = (weights, train_loss, log_train_loss, diverged, frozen_at)
+    outputs = (weights, train_loss, diverged, frozen_at)
     groups = [group_members[group_start[q]:group_start[q + 1]]
               for q in range(group_start.shape[0] - 1)]
     blas = blas_path(d)
@@ -1168,17 +1205,28 @@ def run_trajectories(
     for members in groups:
         data = data_index[members[0]]
         args = (X[data], XT[data], targets, members, *shared, *outputs)
+        codes = method[members[members >= 0]]
+        normalized = bool(np.any((codes == NGD_GRADIENT) | (codes == NGD_LOSS)))
         if blas:
             # one group at a time, on this thread: its products split between the
             # threads by sample blocks (a parallel region, which must not be nested)
-            _run_blas_group(*args)
+            (_run_blas_group_normalized if normalized else _run_blas_group)(*args)
         else:
-            calls.append(functools.partial(_run_lane_group, *args))
+            calls.append(functools.partial(
+                _run_lane_group_normalized if normalized else _run_lane_group, *args))
     threads = numba.get_num_threads()
+    # Lone normalized-GD runs go to the extended kernel too (same operations, same bits:
+    # see _trajectory_extended), so that the plain one compiles without shifted gradients.
+    alone = (method[solo] == NGD_GRADIENT) | (method[solo] == NGD_LOSS)
+    if extended is not None:
+        alone |= extended[solo]
     plain = solo
-    if extended is not None and np.any(extended[solo]):
-        plain = solo[~extended[solo]]
-        rest = solo[extended[solo]]
+    if np.any(alone):
+        if options is None:
+            options = np.zeros((R, OPTION_COUNT))
+            options[:, OPT_SCALE] = 1.0
+        plain = solo[~alone]
+        rest = solo[alone]
         for piece in pieces(rest.shape[0], threads):
             calls.append(functools.partial(
                 _run_solo_extended, X, XT, targets, data_index, loss_code, method,
@@ -1189,4 +1237,6 @@ def run_trajectories(
             _run_solo, X, XT, targets, data_index, loss_code, method, learning_rate,
             batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, plain[piece], *outputs))
     in_threads(calls, threads)
+    log_train_loss = log_train_losses(XT, targets, data_index, loss_code, rho_pos, rho_neg,
+                                      weights, train_loss)
     return weights, train_loss, log_train_loss, diverged, frozen_at

@@ -225,6 +225,14 @@ def logistic_derivative(z, y):
 
 
 @helper
+def hinge_derivative(z, y):
+    """``-s`` where ``1 - s z > 0``, else 0 (``s = 2y - 1``): the hinge branch of
+    :func:`loss_derivative`, on its own so that the kernels' hinge loop inlines only it."""
+    s = 2.0 * y - 1.0
+    return -s if 1.0 - s * z > 0.0 else 0.0
+
+
+@helper
 def loss_derivative(code, z, y, rho_pos, rho_neg):
     """Derivative ``dl/dz`` of :func:`loss_value`.
 
@@ -240,8 +248,7 @@ def loss_derivative(code, z, y, rho_pos, rho_neg):
     if code == 0:
         return logistic_derivative(z, y)
     if code == 1:
-        s = 2.0 * y - 1.0
-        return -s if 1.0 - s * z > 0.0 else 0.0
+        return hinge_derivative(z, y)
     if code == 2:
         s = 2.0 * y - 1.0
         return -2.0 * s * max(0.0, 1.0 - s * z)
@@ -425,7 +432,7 @@ def log_loss_value(code, z, y, rho_pos, rho_neg):
         base = code - BACKWARD
         return _log_weighted_sum(a, _log_margin_loss(base, z), b,
                                  _log_margin_loss(base, -z)) - math.log(1.0 - rho_pos - rho_neg)
-    value = loss_value(code, z, y, rho_pos, rho_neg)
+    value = loss_value_call(code, z, y, rho_pos, rho_neg)  # a call: small to compile
     if value >= _SMALLEST_DIRECT:
         return math.log(value)
     if code == EXPONENTIAL:
@@ -453,6 +460,12 @@ def loss_value_call(code, z, y, rho_pos, rho_neg):
     the kernels' cold compile (17 s of about 80 s here). Same arithmetic, same bits.
     """
     return loss_value(code, z, y, rho_pos, rho_neg)
+
+
+@called
+def log_loss_value_call(code, z, y, rho_pos, rho_neg):
+    """:func:`log_loss_value`, compiled once and called (see :func:`loss_value_call`)."""
+    return log_loss_value(code, z, y, rho_pos, rho_neg)
 
 
 @called
