@@ -242,3 +242,30 @@ def test_frozen_at_of_momentum_is_where_its_velocity_stops_moving_the_weights():
     np.testing.assert_allclose(res.weights[0], W, rtol=1e-12, atol=1e-12)
     expected = naive.first_frozen_step(W)
     assert 0 < expected < steps and res.frozen_at[0] == expected
+
+
+def test_a_call_without_the_new_options_compiles_none_of_their_code():
+    """In a fresh process, GD (in a group) and SGD leave the extended kernel, the
+    normalized-GD group kernels and the log-loss pass uncompiled (no signature); momentum
+    then compiles the extended kernel."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import numpy as np
+        from logsim import kernels
+        from logsim.engine import run_batch
+        g = np.random.default_rng(0)
+        X = g.normal(size=(40, 3))
+        y = (X[:, 0] > 0).astype(float)
+        Y = np.stack([y] * 6)
+        run_batch(X, Y, method=["gd"] * 4 + ["sgd"] * 2, batch_size=5, steps=5)
+        unused = (kernels._run_solo_extended, kernels._run_lane_group_normalized,
+                  kernels._run_blas_group_normalized, kernels._log_losses_at)
+        assert all(len(f.signatures) == 0 for f in unused), [f.signatures for f in unused]
+        assert len(kernels._run_lane_group.signatures) == 1
+        run_batch(X, y, method="momentum", steps=5)
+        assert len(kernels._run_solo_extended.signatures) == 1
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=600)
