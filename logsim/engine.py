@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from logsim import kernels
 from logsim.losses import CORRECTED_LOSSES, loss_code, loss_units
 from logsim.rng import STREAM_BATCH, check_seed, stream_key
-from logsim.schema import KEYS, METHODS, NORMALIZATIONS, RULES, Invalid
+from logsim.schema import KEYS, METHODS, NORMALIZATIONS, RULES, SCHEDULES, Invalid
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -34,6 +34,14 @@ class BatchResult:
     train_loss: np.ndarray  #: (R, K)
     diverged: np.ndarray  #: (R,) bool
     checkpoints: np.ndarray  #: (K,) int64
+    #: (R, K) natural log of ``train_loss``, computed without underflow (a mean loss of
+    #: e^-5000 is -5000, not log 0); -inf where the mean loss is exactly 0 (hinge past the
+    #: margin); NaN where a backward-corrected mean loss is <= 0, and after a divergence.
+    log_train_loss: np.ndarray
+    #: (R,) int64: the first step from which the weights never changed again (every entry
+    #: exactly equal) until the last checkpoint; -1 where the last update still changed
+    #: them or the trajectory diverged.
+    frozen_at: np.ndarray
 
 
 def log_checkpoints(steps: int, count: int) -> np.ndarray:
@@ -122,6 +130,13 @@ def run_batch(
     rho_neg=0.0,
     batch_seed=0,
     w0=None,
+    momentum=0.9,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    weight_decay=0.0,
+    schedule="constant",
+    schedule_scale=1.0,
 ) -> BatchResult:
     """Validate and run ``R`` trajectories, one per row of ``targets``.
 
@@ -151,6 +166,11 @@ def run_batch(
         Seed of each trajectory's mini-batch stream.
     w0 : array (d,) or (R, d), optional
         Initial weights (default 0).
+    momentum, beta1, beta2, eps, weight_decay, schedule, schedule_scale : per trajectory
+        The options of the optimisers ``"momentum"``, ``"nesterov"``, ``"adam"``,
+        ``"sign_gd"`` and ``"coordinate_descent"``, the L2 penalty and the step-size
+        schedule of every method: see :func:`optimizer_options`. With ``batch_size``
+        given, the new optimisers take mini-batches as ``"sgd"`` does.
     """
     X = np.asarray(features, dtype=np.float64)
     if X.ndim == 2:
@@ -195,7 +215,7 @@ def run_batch(
             "gd": kernels.GD,
             "sgd": kernels.SGD,
             "normalized_gd": kernels.NGD_LOSS if norm == "loss" else kernels.NGD_GRADIENT,
-        }[m]
+        }.get(m, kernels.GD)  # the new optimisers' codes: optimizer_options below
 
     lr = _per_trajectory("learning_rate", learning_rate, R, np.float64)
     for value in np.unique(lr):  # a sweep has few distinct step sizes
@@ -207,6 +227,7 @@ def run_batch(
         _schema_check("batch_size", bs[r])
         RULES.batch_size_at_most_n_train.check(_at(r, R), method="sgd", batch_size=bs[r],
                                                n_train=n)
+    bs_given = bs
     bs = np.array([int(b) if u else n for b, u in zip(bs, uses_sgd, strict=True)], np.int64)
 
     rp = _per_trajectory("rho_pos", rho_pos, R, np.float64)
@@ -231,19 +252,109 @@ def run_batch(
                              f"{np.shape(w0)}")
         W0 = np.ascontiguousarray(W0)
 
+    options, extended = optimizer_options(
+        R, methods, norms, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps,
+        weight_decay=weight_decay, schedule=schedule, schedule_scale=schedule_scale)
+    for r in np.flatnonzero(extended):
+        # the new optimisers take mini-batches where a batch size is given; gd and
+        # normalized_gd stay full batch as always (gd's mini-batch form is sgd)
+        if methods[r] in _EXTENDED_CODES:
+            method_codes[r] = _EXTENDED_CODES[methods[r]]
+            bs[r] = 0 if batch_size is None else _batch_size(bs_given[r], n)
+        elif method_codes[r] != kernels.SGD:
+            bs[r] = 0
+
     XT = np.ascontiguousarray(X.transpose(0, 2, 1))
-    groups, solo = kernels.partition(index, method_codes, X.shape[2])
+    groups, solo = kernels.partition(index, method_codes, X.shape[2], alone=extended)
     members = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
     starts = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
     # One BLAS thread per kernel thread: the matrix products run inside prange, and
     # a single-threaded product's columns do not depend on their neighbours.
     use_blas = bool(groups) and kernels.blas_path(X.shape[2])
     with threadpool_limits(1, user_api="blas") if use_blas else nullcontext():
-        weights, train_loss, diverged = kernels.run_trajectories(
+        weights, train_loss, log_train_loss, diverged, frozen_at = kernels.run_trajectories(
             np.ascontiguousarray(X), XT, np.ascontiguousarray(Y), index, codes, method_codes,
-            lr, bs, rp, rn, keys, W0, ckpt, members, starts, solo,
+            lr, bs, rp, rn, keys, W0, ckpt, members, starts, solo, options, extended,
         )  # fmt: skip
-    return BatchResult(weights, train_loss, diverged, ckpt)
+    return BatchResult(weights, train_loss, diverged, ckpt, log_train_loss, frozen_at)
+
+
+# --- optimiser options (issue 19) ---------------------------------------------------------
+
+#: Kernel codes of the optimisers that only the extended kernel runs.
+_EXTENDED_CODES = {"momentum": kernels.MOMENTUM, "nesterov": kernels.NESTEROV,
+                   "adam": kernels.ADAM, "sign_gd": kernels.SIGN_GD,
+                   "coordinate_descent": kernels.COORDINATE_DESCENT}
+
+
+#: Kernel code of each step-size schedule: its position in :data:`logsim.schema.SCHEDULES`.
+SCHEDULE_CODES = {name: code for code, name in enumerate(SCHEDULES)}
+
+
+def _batch_size(b, n):
+    _schema_check("batch_size", b)
+    RULES.batch_size_at_most_n_train.check(method="sgd", batch_size=b, n_train=n)
+    return int(b)
+
+
+def _option(name, value, R):
+    """A per-trajectory float option, each distinct value checked as the schema says."""
+    try:
+        arr = _per_trajectory(name, value, R, np.float64)
+    except (TypeError, ValueError) as exc:
+        if "one value per trajectory" in str(exc):
+            raise
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    for v in np.unique(arr):
+        _schema_check(name, float(v))
+    return arr
+
+
+def optimizer_options(R, methods, normalize, *, momentum=0.9, beta1=0.9, beta2=0.999,
+                      eps=1e-8, weight_decay=0.0, schedule="constant", schedule_scale=1.0):
+    """Validate the optimiser options and build the kernel's option table.
+
+    Each option is a scalar or one value per trajectory, with the ranges of
+    :data:`logsim.schema.KEYS`:
+
+    * ``momentum`` in [0, 1): heavy ball and Nesterov, PyTorch's convention
+      ``v <- mu v + g``; ``w <- w - eta_t v`` (momentum) or ``w <- w - eta_t (g + mu v)``
+      (nesterov).
+    * ``beta1``, ``beta2`` in [0, 1) and ``eps >= 0`` (0 allowed): Adam (Kingma & Ba 2015);
+      an entry whose ``sqrt(v_hat) + eps`` is 0 does not move.
+    * ``weight_decay >= 0``: an L2 penalty ``weight_decay ||w||^2 / 2`` whose gradient
+      ``weight_decay w`` is added to ``g`` for every method; ``train_loss`` and
+      ``log_train_loss`` do not include it. Not with normalize = "loss".
+    * ``schedule`` in :data:`logsim.schema.SCHEDULES`: ``eta_t = eta`` (constant),
+      ``eta / sqrt(1 + t / tau)`` (inverse_sqrt), ``eta / (1 + t / tau)`` (inverse), for
+      update ``t = 0, 1, ...``, with ``tau = schedule_scale > 0``.
+
+    Returns
+    -------
+    options : float64 (R, kernels.OPTION_COUNT)
+    extended : bool (R,)
+        Trajectories that need :func:`logsim.kernels._run_solo_extended`: a new optimiser,
+        weight decay or a schedule other than constant.
+    """
+    table = np.zeros((R, kernels.OPTION_COUNT))
+    table[:, kernels.OPT_MOMENTUM] = _option("momentum", momentum, R)
+    table[:, kernels.OPT_BETA1] = _option("beta1", beta1, R)
+    table[:, kernels.OPT_BETA2] = _option("beta2", beta2, R)
+    table[:, kernels.OPT_EPS] = _option("eps", eps, R)
+    table[:, kernels.OPT_WEIGHT_DECAY] = _option("weight_decay", weight_decay, R)
+    names = _per_trajectory("schedule", schedule, R, str)
+    for name in set(names.tolist()):
+        _schema_check("schedule", name)
+    table[:, kernels.OPT_SCHEDULE] = [SCHEDULE_CODES[name] for name in names]
+    table[:, kernels.OPT_SCALE] = _option("schedule_scale", schedule_scale, R)
+    for r in np.flatnonzero(table[:, kernels.OPT_WEIGHT_DECAY] > 0):
+        RULES.weight_decay_not_by_loss.check(
+            _at(r, R), method=methods[r], normalize=normalize[r],
+            weight_decay=float(table[r, kernels.OPT_WEIGHT_DECAY]))
+    extended = (np.isin(methods, list(_EXTENDED_CODES))
+                | (table[:, kernels.OPT_WEIGHT_DECAY] > 0)
+                | (table[:, kernels.OPT_SCHEDULE] != 0))
+    return table, extended
 
 
 def stack_training_sets(draws) -> tuple[np.ndarray, list[int]]:

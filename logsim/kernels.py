@@ -19,7 +19,11 @@ Invariants
   keyed by the trajectory's ``batch_key`` and the step: never ``np.random``.
 * Checkpoint ``k`` stores ``w_t`` for ``t = checkpoints[k]``, the weights after
   ``t`` updates (``t = 0`` is the initial point), and the mean training loss at
-  ``w_t`` over the full training set.
+  ``w_t`` over the full training set; after the run, its natural log computed without
+  underflow from the recorded weights (:func:`log_train_losses`).
+* ``frozen_at[r]`` is the first step from which trajectory ``r``'s weights never changed
+  again (every entry exactly equal) until the end of the run; -1 where the last update
+  still changed them (or the trajectory diverged).
 """
 
 from __future__ import annotations
@@ -37,15 +41,23 @@ from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.losses import (
     HINGE,
     LOGISTIC,
+    decay,
+    hinge_derivative,
+    log_loss_value_call,
     logistic_derivative,
-    loss_derivative,
     loss_derivative_call,
     loss_value_call,
+    shifted_derivative,
+    shifted_value,
 )
 from logsim.rng import uniform
 
 #: Optimiser codes understood by :func:`run_trajectories`.
 GD, SGD, NGD_GRADIENT, NGD_LOSS = 0, 1, 2, 3
+
+#: What an update did (:func:`_update`): the trajectory diverged, the weights stayed
+#: exactly as they were, or they moved.
+_DIVERGED, _STILL, _MOVED = 0, 1, 2
 
 
 @ordered_sums
@@ -74,6 +86,127 @@ def _mean_loss(code, z, y, rho_pos, rho_neg):
     total = 0.0
     for i in range(z.shape[0]):
         total += loss_value_call(code, z[i], y[i], rho_pos, rho_neg)
+    return total / z.shape[0]
+
+
+#: A mean loss at least this large is a normal number computed to a few ulps: its log is
+#: taken directly (:func:`_log_mean_loss`).
+_LOG_DIRECTLY = 1e-290
+
+
+@called
+def _log_mean_loss(code, z, y, rho_pos, rho_neg, mean):
+    """``log`` of the mean loss over the samples, without underflow.
+
+    ``log((1/n) sum_i l_i) = M + log(sum_i e^{log l_i - M}) - log n`` with ``M = max_i log
+    l_i`` (log-sum-exp) and each ``log l_i`` from :func:`logsim.losses.log_loss_value`
+    (called, not inlined: inlined twice it took 11 s of a cold compile), so a mean loss of
+    ``e^{-5000}`` gives -5000. -inf where every loss is exactly 0 (hinge past the margin).
+    Where a backward loss has a negative coefficient (its per-sample values may be
+    negative) it is ``log(mean)`` of the plain mean ``mean``: NaN where that is ``<= 0``.
+    The logs are computed twice rather than stored.
+
+    Where the plain mean is at least ``_LOG_DIRECTLY`` it is accurate to a few ulps (its
+    terms are, and samples whose loss underflowed change it by under ``n 1e-308``), and
+    its log is taken as it is. Not in the trajectory kernels: in them the per-sample logs
+    cost 15 % of a W2 trajectory at its two checkpoints (n = 2000), and their code 20-30 s
+    of a cold compile (measured); :func:`log_train_losses` runs it after them, only where
+    the mean loss underflowed.
+    """
+    if _LOG_DIRECTLY <= mean < math.inf:
+        return math.log(mean)
+    n = z.shape[0]
+    top = -math.inf
+    for i in range(n):
+        v = log_loss_value_call(code, z[i], y[i], rho_pos, rho_neg)
+        if math.isnan(v):
+            return math.log(mean) if mean > 0.0 else math.nan
+        top = max(top, v)
+    if top == -math.inf or top == math.inf:
+        return top
+    total = 0.0
+    for i in range(n):
+        total += math.exp(log_loss_value_call(code, z[i], y[i], rho_pos, rho_neg) - top)
+    return top + math.log(total) - math.log(n)
+
+
+@kernel(parallel=False)
+def _log_losses_at(XT, targets, data_index, loss_code, rho_pos, rho_neg, weights, train_loss,
+                   rows, columns, out):
+    """``out[i] = log`` of the mean loss of trajectory ``rows[i]`` at its checkpoint
+    ``columns[i]`` (:func:`_log_mean_loss`), from the recorded weights: the logits are
+    :func:`_logits_all`'s, the kernels' own."""
+    n = XT.shape[2]
+    z = np.empty(n)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        _logits_all(XT[data_index[r]], weights[r, columns[i]], z)
+        out[i] = _log_mean_loss(loss_code[r], z, targets[r], rho_pos[r], rho_neg[r],
+                                train_loss[r, columns[i]])
+
+
+def log_train_losses(XT, targets, data_index, loss_code, rho_pos, rho_neg, weights,
+                     train_loss):
+    """``log`` of every recorded mean training loss, without underflow: ``(R, K)``.
+
+    ``log(train_loss)`` where the loss is at least ``_LOG_DIRECTLY`` (accurate there: see
+    :func:`_log_mean_loss`); elsewhere (a mean loss that underflowed, an exact 0, a backward
+    mean <= 0) :func:`_log_mean_loss` at the recorded weights, by a compiled pass that a run
+    whose losses never get there does not compile. NaN where ``train_loss`` is NaN.
+    """
+    out = np.full(train_loss.shape, np.nan)
+    direct = np.isfinite(train_loss) & (train_loss >= _LOG_DIRECTLY)
+    out[direct] = np.log(train_loss[direct])
+    rows, columns = np.nonzero(np.isfinite(train_loss) & ~direct)
+    if rows.size:
+        values = np.empty(rows.size)
+        _log_losses_at(XT, targets, data_index, loss_code, rho_pos, rho_neg, weights,
+                       train_loss, rows.astype(np.int64), columns.astype(np.int64), values)
+        out[rows, columns] = values
+    return out
+
+
+#: A scale-invariant update (normalized GD) computes its gradient from derivatives shifted
+#: by the smallest margin ``c`` once ``c`` reaches this (:func:`_shifted_gradient`). Below
+#: it every derivative that matters is a normal number above ``e^-500 = 7e-218`` and the
+#: unshifted computation is as exact as the shifted one, so runs that never get there keep
+#: the bits they always had.
+SHIFT_FROM = 500.0
+
+
+@called
+def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g, start=SHIFT_FROM):
+    """``g = e^c X^T l'(z, y) / n`` with ``c`` the smallest margin, if ``c >= start > 0``
+    (``SHIFT_FROM`` for normalized GD; the new optimisers of :func:`_update_extended` shift
+    from any positive margin, as Adam squares ``g``, which underflows from margins of 372).
+
+    For an update invariant to a positive rescaling of the gradient (``g / ||g||``; with
+    ``of_loss``, ``g / L`` whose loss is rescaled alike by :func:`_shifted_mean_loss`), the
+    shifted gradient gives the same step as the unshifted one, and it never underflows:
+    log-sum-exp style, the sample at the smallest margin contributes ``e^0`` times a bounded
+    factor. ``c = min_i a_i`` over the samples' decay rates (:func:`logsim.losses.decay`,
+    which states for which losses and targets the shift is exact); a sample that does not
+    decay has ``a_i = 0``, so a single one keeps the run unshifted (nothing underflows
+    there). Returns ``c``, or 0 (``g`` untouched) where ``c < start`` or ``c <= 0``.
+    """
+    n = z.shape[0]
+    c = math.inf
+    for i in range(n):
+        c = min(c, decay(code, z[i], y[i], rho_pos, rho_neg, of_loss))
+    if not (c >= start and c > 0.0) or c == math.inf:
+        return 0.0
+    for i in range(n):
+        resid[i] = shifted_derivative(code, z[i], y[i], rho_pos, rho_neg, c)
+    _project(X, resid, g)
+    return c
+
+
+@called
+def _shifted_mean_loss(code, z, y, rho_pos, rho_neg, c):
+    """``e^c L``: the mean loss shifted as :func:`_shifted_gradient` shifted the gradient."""
+    total = 0.0
+    for i in range(z.shape[0]):
+        total += shifted_value(code, z[i], y[i], rho_pos, rho_neg, c)
     return total / z.shape[0]
 
 
@@ -136,7 +269,7 @@ def _residuals(code, z, y, rho_pos, rho_neg, resid):
         _logistic_residuals(z, y, resid)
     elif code == HINGE:  # a select per sample: vectorised too, and small to compile
         for i in range(z.shape[0]):
-            resid[i] = loss_derivative(HINGE, z[i], y[i], 0.0, 0.0)
+            resid[i] = hinge_derivative(z[i], y[i])
     else:  # one call per sample keeps the compiled code (and compile time) small
         for i in range(z.shape[0]):
             resid[i] = loss_derivative_call(code, z[i], y[i], rho_pos, rho_neg)
@@ -267,25 +400,33 @@ def _update(method, learning_rate, loss, g, w):
     """``w <- w - scale g`` with the method's step (see :func:`run_trajectories`).
 
     ``loss`` is the mean loss at ``w`` (needed by ``NGD_LOSS`` only). Returns
-    False if the gradient or the new weights are not finite.
+    ``_DIVERGED`` if the gradient or the new weights are not finite, ``_STILL`` if every
+    weight kept its exact value, else ``_MOVED``.
     """
     if not _all_finite(g):
-        return False
+        return _DIVERGED
     divisor = 1.0  # the step is learning_rate * g / divisor
     if method == NGD_GRADIENT:
         divisor = _norm(g)
     elif method == NGD_LOSS:
         divisor = loss
     if divisor <= 0.0:  # no direction (g = 0), or a loss that has underflowed: stay
-        return True
+        return _STILL
     scale = learning_rate / divisor
+    moved = False
     if scale <= _MAX_SCALE:
         for j in range(w.shape[0]):
-            w[j] -= scale * g[j]
+            new = w[j] - scale * g[j]
+            moved |= new != w[j]
+            w[j] = new
     else:  # divisor so small (subnormal) that 1/divisor overflows: divide g first
         for j in range(w.shape[0]):
-            w[j] -= learning_rate * (g[j] / divisor)
-    return _all_finite(w)
+            new = w[j] - learning_rate * (g[j] / divisor)
+            moved |= new != w[j]
+            w[j] = new
+    if not _all_finite(w):
+        return _DIVERGED
+    return _MOVED if moved else _STILL
 
 
 @helper
@@ -295,8 +436,9 @@ def _step(
 ):  # fmt: skip
     """Record checkpoint ``k`` if ``at_checkpoint``, then make update ``t`` (none if ``t < 0``).
 
-    Returns False if the loss, gradient or weights stopped being finite (the
-    trajectory has diverged and must not be advanced again).
+    Returns :func:`_update`'s status (``_STILL`` after the final record); ``_DIVERGED`` if
+    the loss, gradient or weights stopped being finite (the trajectory must not be
+    advanced again).
     """
     if method != SGD or at_checkpoint:
         _logits_all(XT, w, z)
@@ -304,9 +446,9 @@ def _step(
     if at_checkpoint or method == NGD_LOSS:
         loss = _mean_loss(code, z, y, rho_pos, rho_neg)
     if at_checkpoint and not _record(loss, w, weights_out, loss_out, k):
-        return False
+        return _DIVERGED
     if t < 0:  # the final checkpoint: record only
-        return True
+        return _STILL
     if method == SGD:
         _draw_batch(perm, batch_size, key, t)
         _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
@@ -320,7 +462,8 @@ def _trajectory(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, w0,
     checkpoints, weights_out, loss_out,
 ):  # fmt: skip
-    """Run one trajectory, writing its checkpoints; return True if it diverged."""
+    """Run one trajectory, writing its checkpoints; return whether it diverged, and its
+    ``frozen_at`` (-1 if it diverged)."""
     n, d = X.shape
     w = w0.copy()
     z = np.empty(n)
@@ -334,17 +477,21 @@ def _trajectory(
     rb = np.empty(nb)
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
+    frozen = 0  # one past the last update that moved the weights
     for t in range(last + 1):
         at_checkpoint = t == checkpoints[k]
-        if not _step(
+        status = _step(
             X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key,
             t if t < last else -1, at_checkpoint, w, z, resid, g, perm, zb, yb, rb,
             weights_out, loss_out, k,
-        ):  # fmt: skip
-            return True
+        )  # fmt: skip
+        if status == _DIVERGED:
+            return True, -1
+        if status == _MOVED:
+            frozen = t + 1
         if at_checkpoint:
             k += 1
-    return False
+    return False, (frozen if frozen < last else -1)
 
 
 #: Smallest feature count for which a group's two products are BLAS calls
@@ -368,7 +515,7 @@ MAX_GEMM_GROUP = 64
 MAX_LANES_GROUP = 32
 
 
-def partition(data_index, method, d, threads=None):
+def partition(data_index, method, d, threads=None, alone=None):
     """Split trajectories into groups that share a training set, and the rest.
 
     Full-batch trajectories on the same training set run together, one group per
@@ -379,6 +526,9 @@ def partition(data_index, method, d, threads=None):
     a multiple of ``GEMM_COLUMNS``, so that its bits never depend on its neighbours.
     Loop-path groups are sized to keep ``threads`` threads busy; BLAS-path groups take
     up to ``MAX_GEMM_GROUP`` columns and share the threads by blocks of samples.
+
+    ``alone`` (bool, one per trajectory) marks trajectories that never join a group (the
+    optimisers and options of :func:`_run_solo_extended`).
 
     Returns
     -------
@@ -392,6 +542,8 @@ def partition(data_index, method, d, threads=None):
     threads = numba.get_num_threads() if threads is None else threads
     blas = blas_path(d)
     full_batch = method != SGD
+    if alone is not None:  # trajectories of the extended kernel (:func:`_run_solo_extended`)
+        full_batch = full_batch & ~np.asarray(alone, dtype=bool)
     in_group = np.zeros(data_index.size, dtype=bool)
     groups = []
     for data in np.unique(data_index[full_batch]):
@@ -544,8 +696,12 @@ def _lanes_products(
     _lanes_project(XT, RZ, GT)
 
 
-def _group_kernel(blas: bool):
+def _group_kernel(blas: bool, normalized: bool):
     """Compile the run of a group of trajectories on one training set, on one path.
+
+    ``normalized`` (a constant too) compiles the shifted gradients of normalized GD
+    (:func:`_shifted_gradient`) for groups that have such a column; groups of plain GD
+    compile without them.
 
     ``blas`` is a constant of the closure, so Numba prunes the other path's branch before
     typing: each path compiles without the other's code, and the kernel is the entry
@@ -557,7 +713,7 @@ def _group_kernel(blas: bool):
     @kernel(parallel=False)
     def run_group(
         X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
-        checkpoints, weights, train_loss, diverged,
+        checkpoints, weights, train_loss, diverged, frozen_at,
     ):  # fmt: skip
         """Run full-batch trajectories ``members`` (-1: an empty column) on one training set.
 
@@ -568,7 +724,9 @@ def _group_kernel(blas: bool):
         another parallel region, and ``d >= GEMM_MIN_FEATURES``); on the loop path
         :func:`_lanes_products` (the ordered loops, which give each trajectory the bits
         :func:`_trajectory` gives it). Recording and updates are :func:`_record` and
-        :func:`_update`, column by column. A column that diverges is zeroed and left alone.
+        :func:`_update`, column by column (a normalized-GD column at margins past
+        ``SHIFT_FROM`` recomputes its gradient by :func:`_shifted_gradient`). A column that
+        diverges is zeroed and left alone.
         """
         m = members.shape[0]
         n, d = X.shape
@@ -582,9 +740,12 @@ def _group_kernel(blas: bool):
         zs = np.empty((blocks, SAMPLE_BLOCK))  # per-block scratch rows of _group_residuals
         rs = np.empty((blocks, SAMPLE_BLOCK))
         z = np.empty(n)
+        resid = np.empty(n)
         w = np.empty(d)
         g = np.empty(d)
         loss = np.full(m, math.nan)
+        moved = np.zeros(m)  # all-GD steps: nonzero where a column's weights changed
+        frozen = np.zeros(m, dtype=np.int64)  # one past the last update that moved a column
         rate = np.zeros(m)  # step size per column; 0 in empty columns
         finite = np.empty(m)
         alive = members >= 0
@@ -639,16 +800,22 @@ def _group_kernel(blas: bool):
                 # finite x and NaN otherwise, so finite[b] != 0 flags exactly the columns
                 # whose gradient or new weights _update would have rejected. Empty and dead
                 # columns have rate 0 (and g = 0 unless they died at this step's checkpoint).
+                # moved[b] != 0 where some weight of column b changed (|new - old| > 0).
                 for b in range(m):
                     finite[b] = 0.0
+                    moved[b] = 0.0
                 for j in range(d):
                     for b in range(m):
-                        WT[j, b] -= rate[b] * GT[j, b]
+                        old = WT[j, b]
+                        WT[j, b] = old - rate[b] * GT[j, b]
                         finite[b] += GT[j, b] * 0.0 + WT[j, b] * 0.0
+                        moved[b] += abs(WT[j, b] - old)
                 for b in range(m):
                     # a column that died at this step's checkpoint moved: zero it again
                     if not alive[b] or finite[b] != 0.0:
                         _retire(b, alive, rate, WT)
+                    elif moved[b] != 0.0:
+                        frozen[b] = t + 1
                 continue
             for b in range(m):
                 if not alive[b]:
@@ -656,46 +823,302 @@ def _group_kernel(blas: bool):
                 r = members[b]
                 _copy(WT[:, b], w)
                 _copy(GT[:, b], g)
-                if _update(method[r], learning_rate[r], loss[b], g, w):
-                    _copy(w, WT[:, b])
-                else:
+                divisor_loss = loss[b]
+                if normalized:  # a constant: pruned before typing in plain-GD groups
+                    if method[r] == NGD_GRADIENT or method[r] == NGD_LOSS:
+                        _copy(Z[:, b], z)
+                        shift = _shifted_gradient(loss_code[r], method[r] == NGD_LOSS, X, z,
+                                                  targets[r], rho_pos[r], rho_neg[r], resid,
+                                                  g)
+                        if shift > 0.0 and method[r] == NGD_LOSS:
+                            divisor_loss = _shifted_mean_loss(loss_code[r], z, targets[r],
+                                                              rho_pos[r], rho_neg[r], shift)
+                status = _update(method[r], learning_rate[r], divisor_loss, g, w)
+                if status == _DIVERGED:
                     _retire(b, alive, rate, WT)
+                else:
+                    _copy(w, WT[:, b])
+                    if status == _MOVED:
+                        frozen[b] = t + 1
         for b in range(m):
             if members[b] >= 0:
                 diverged[members[b]] = not alive[b]
+                still = alive[b] and frozen[b] < last
+                frozen_at[members[b]] = frozen[b] if still else -1
 
     return run_group
 
 
 #: One group on the loop path (32 lanes at most), on the calling thread.
-_run_lane_group = _group_kernel(False)
+_run_lane_group = _group_kernel(False, False)
 #: One group on the BLAS path; its products run in parallel over blocks of samples.
-_run_blas_group = _group_kernel(True)
+_run_blas_group = _group_kernel(True, False)
+#: The same for groups with a normalized-GD column.
+_run_lane_group_normalized = _group_kernel(False, True)
+_run_blas_group_normalized = _group_kernel(True, True)
 
 
 @kernel(parallel=False)
 def _run_solo(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
-    rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, diverged,
+    rho_neg, batch_key, w0, checkpoints, solo, weights, train_loss, diverged, frozen_at,
 ):  # fmt: skip
     """Trajectories ``solo`` one after another, on the calling thread (:func:`_trajectory`)."""
     for i in range(solo.shape[0]):
         r = solo[i]
         m = data_index[r]
-        diverged[r] = _trajectory(
+        diverged[r], frozen_at[r] = _trajectory(
             X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
             batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], w0[r], checkpoints,
             weights[r], train_loss[r],
         )  # fmt: skip
 
 
+# --- more optimisers, weight decay and step-size schedules (issue 19) --------------------
+#
+# A separate entry point (:func:`_run_solo_extended`), compiled only by a call that uses
+# one of them: sweeps of GD, SGD and normalized GD without these options compile and run
+# the kernels above exactly as before.
+
+#: Optimiser codes of :func:`_run_solo_extended`, after ``GD .. NGD_LOSS``.
+MOMENTUM, NESTEROV, ADAM, SIGN_GD, COORDINATE_DESCENT = 4, 5, 6, 7, 8
+#: Step-size schedule codes (:func:`_step_size`).
+CONSTANT, INVERSE_SQRT, INVERSE = 0, 1, 2
+#: Columns of the per-trajectory option table ``options`` (R, OPTION_COUNT).
+OPT_MOMENTUM, OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_SCALE = range(7)
+OPTION_COUNT = 7
+#: Largest second-moment entry Adam keeps when it rescales its moments (:func:`_adam`).
+_MAX_MOMENT = 1e300
+
+
+@helper
+def _step_size(schedule, learning_rate, tau, t):
+    """``eta_t`` of update ``t``: ``eta`` (constant), ``eta / sqrt(1 + t / tau)``
+    (inverse_sqrt) or ``eta / (1 + t / tau)`` (inverse)."""
+    if schedule == INVERSE_SQRT:
+        return learning_rate / math.sqrt(1.0 + t / tau)
+    if schedule == INVERSE:
+        return learning_rate / (1.0 + t / tau)
+    return learning_rate
+
+
+@helper
+def _adam(eta, beta1, beta2, eps, t, shift, moment_shift, g, w, m, v):
+    """One Adam update (Kingma & Ba, ICLR 2015, Algorithm 1) on ``g = e^shift grad``.
+
+    ``m <- beta1 m + (1 - beta1) g``, ``v <- beta2 v + (1 - beta2) g^2``, then
+    ``w <- w - eta m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - beta1^(t+1))``,
+    ``v_hat = v / (1 - beta2^(t+1))``; where ``sqrt(v_hat) + eps = 0`` (``eps = 0`` and
+    every gradient so far 0 in that entry, so ``m_hat = 0`` too) the entry does not move.
+
+    The moments are stored scaled: ``m = e^S m_true``, ``v = e^{2S} v_true`` with
+    ``S = moment_shift``. Only with ``eps = 0`` may the gradient be shifted (``shift > 0``):
+    then the step is invariant to the common scale and ``S`` follows ``shift``, the stored
+    moments rescaled by ``e^{shift - S}`` and its square, but never so far that an entry of
+    ``v`` would pass ``_MAX_MOMENT`` (nor by more than ``e^700`` at once); the new
+    gradient then enters scaled by ``e^{S_new - shift} <= 1``, and ``S`` catches up over
+    the next steps. Returns the status and the new ``S``.
+    """
+    d = w.shape[0]
+    target = moment_shift
+    if eps == 0.0 and shift != moment_shift:
+        target = shift
+        top = 0.0  # the largest moment entry (v is nonnegative)
+        for j in range(d):
+            top = max(top, v[j], abs(m[j]))
+        if top == 0.0:  # empty moments take any scale
+            moment_shift = target
+        elif target > moment_shift:  # growing: keep v below _MAX_MOMENT, the factor finite
+            room = 0.5 * math.log(_MAX_MOMENT / top)
+            target = min(target, moment_shift + min(room, 700.0))
+        factor = math.exp(target - moment_shift)
+        for j in range(d):
+            m[j] *= factor
+            v[j] = v[j] * factor * factor  # in two products: factor**2 may overflow
+    into = math.exp(target - shift) if target != shift else 1.0
+    bias1 = 1.0 - beta1 ** (t + 1)
+    bias2 = 1.0 - beta2 ** (t + 1)
+    moved = False
+    for j in range(d):
+        gj = g[j] * into
+        m[j] = beta1 * m[j] + (1.0 - beta1) * gj
+        v[j] = beta2 * v[j] + (1.0 - beta2) * gj * gj
+        denominator = math.sqrt(v[j] / bias2) + eps
+        if denominator > 0.0:
+            new = w[j] - eta * (m[j] / bias1) / denominator
+            moved |= new != w[j]
+            w[j] = new
+    if not _all_finite(w):
+        return _DIVERGED, target
+    return (_MOVED if moved else _STILL), target
+
+
+@helper
+def _update_extended(method, eta, loss, opts, t, shift, moment_shift, g, w, m, v):
+    """One update of any optimiser with step ``eta`` (the schedule's ``eta_t``).
+
+    ``g`` is the gradient (plus ``weight_decay w``), possibly shifted (``e^shift g``) for
+    the updates invariant to its positive rescaling. ``m`` is the momentum buffer (Adam's
+    first moment), ``v`` Adam's second moment. Returns the status (:func:`_update`) and
+    Adam's moment shift.
+
+    * GD, SGD, normalized GD: :func:`_update`.
+    * momentum (heavy ball, Polyak 1964; PyTorch's convention): ``m <- mu m + g``,
+      ``w <- w - eta m``; nesterov (Sutskever et al., ICML 2013; PyTorch's convention):
+      ``m <- mu m + g``, ``w <- w - eta (g + mu m)``.
+    * adam: :func:`_adam`.
+    * sign_gd: ``w <- w - eta sign(g)`` (sign 0 = 0), the L-infinity steepest descent;
+      coordinate_descent: only ``j = argmax |g_j|`` (the lowest such index) moves, by
+      ``eta sign(g_j)``, the L1 steepest descent (Gunasekar et al., ICML 2018, sec. 3).
+    """
+    if not _all_finite(g):
+        return _DIVERGED, moment_shift
+    if method <= NGD_LOSS:
+        return _update(method, eta, loss, g, w), moment_shift
+    if method == ADAM:
+        return _adam(eta, opts[OPT_BETA1], opts[OPT_BETA2], opts[OPT_EPS], t, shift,
+                     moment_shift, g, w, m, v)
+    d = w.shape[0]
+    moved = False
+    if method == MOMENTUM or method == NESTEROV:
+        mu = opts[OPT_MOMENTUM]
+        for j in range(d):
+            m[j] = mu * m[j] + g[j]
+            step = m[j] if method == MOMENTUM else g[j] + mu * m[j]
+            new = w[j] - eta * step
+            moved |= new != w[j]
+            w[j] = new
+    elif method == SIGN_GD:
+        for j in range(d):
+            if g[j] != 0.0:
+                new = w[j] - (eta if g[j] > 0.0 else -eta)
+                moved |= new != w[j]
+                w[j] = new
+    else:  # COORDINATE_DESCENT
+        best = 0
+        for j in range(1, d):
+            if abs(g[j]) > abs(g[best]):
+                best = j
+        if g[best] != 0.0:
+            new = w[best] - (eta if g[best] > 0.0 else -eta)
+            moved = new != w[best]
+            w[best] = new
+    if not _all_finite(w):
+        return _DIVERGED, moment_shift
+    return (_MOVED if moved else _STILL), moment_shift
+
+
+@helper
+def _scale_invariant(method, opts):
+    """Whether ``method``'s update is invariant to a positive rescaling of the gradient
+    (so :func:`_shifted_gradient` may compute it): normalized GD, sign descent,
+    coordinate descent and Adam with ``eps = 0``, all without weight decay (``g + lambda
+    w`` is not rescaled with ``g``)."""
+    if opts[OPT_WEIGHT_DECAY] != 0.0:
+        return False
+    return (method == NGD_GRADIENT or method == NGD_LOSS or method == SIGN_GD
+            or method == COORDINATE_DESCENT or (method == ADAM and opts[OPT_EPS] == 0.0))
+
+
+@helper
+def _trajectory_extended(
+    X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, opts, w0,
+    checkpoints, weights_out, loss_out,
+):  # fmt: skip
+    """:func:`_trajectory` for every optimiser, weight decay and schedule.
+
+    Mini-batches of :func:`_draw_batch` for SGD, and for the new optimisers where
+    ``batch_size > 0``; full batch otherwise (GD and normalized GD always). The gradient
+    of update ``t`` is that of the mean loss plus ``weight_decay w`` (an L2 penalty
+    ``weight_decay ||w||^2 / 2``, which the recorded loss does not include). Full-batch
+    scale-invariant updates (:func:`_scale_invariant`) take their gradient from
+    :func:`_shifted_gradient`. Lone normalized-GD runs without options come here too:
+    their operations are :func:`_trajectory`'s, so their bits are too. Returns
+    (diverged, frozen_at).
+    """
+    n, d = X.shape
+    w = w0.copy()
+    z = np.empty(n)
+    resid = np.empty(n)
+    g = np.empty(d)
+    m = np.zeros(d)
+    v = np.zeros(d)
+    mini = method == SGD or (method > NGD_LOSS and batch_size > 0)  # gd, ngd: full batch
+    nb = batch_size if mini else 0
+    perm = np.arange(n if mini else 0)
+    zb = np.empty(nb)
+    yb = np.empty(nb)
+    rb = np.empty(nb)
+    decay_rate = opts[OPT_WEIGHT_DECAY]
+    schedule = int(opts[OPT_SCHEDULE])
+    shifting = not mini and _scale_invariant(method, opts)
+    moment_shift = 0.0
+    last = checkpoints[checkpoints.shape[0] - 1]
+    k = 0
+    frozen = 0
+    for t in range(last + 1):
+        at_checkpoint = t == checkpoints[k]
+        if not mini or at_checkpoint:
+            _logits_all(XT, w, z)
+        loss = math.nan
+        if at_checkpoint or method == NGD_LOSS:
+            loss = _mean_loss(code, z, y, rho_pos, rho_neg)
+        if at_checkpoint:
+            if not _record(loss, w, weights_out, loss_out, k):
+                return True, -1
+            k += 1
+        if t == last:
+            break
+        shift = 0.0
+        if shifting:
+            shift = _shifted_gradient(code, method == NGD_LOSS, X, z, y, rho_pos, rho_neg,
+                                      resid, g, SHIFT_FROM if method <= NGD_LOSS else 0.0)
+            if shift > 0.0 and method == NGD_LOSS:
+                loss = _shifted_mean_loss(code, z, y, rho_pos, rho_neg, shift)
+        if mini:
+            _draw_batch(perm, batch_size, key, t)
+            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
+        elif shift == 0.0:
+            _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g)
+        if decay_rate != 0.0:
+            for j in range(d):
+                g[j] += decay_rate * w[j]
+        eta = _step_size(schedule, learning_rate, opts[OPT_SCALE], t)
+        status, moment_shift = _update_extended(method, eta, loss, opts, t, shift,
+                                                moment_shift, g, w, m, v)
+        if status == _DIVERGED:
+            return True, -1
+        if status == _MOVED:
+            frozen = t + 1
+    return False, (frozen if frozen < last else -1)
+
+
+@kernel(parallel=False)
+def _run_solo_extended(
+    X, XT, targets, data_index, loss_code, method, learning_rate, batch_size, rho_pos,
+    rho_neg, batch_key, options, w0, checkpoints, solo, weights, train_loss, diverged,
+    frozen_at,
+):  # fmt: skip
+    """Trajectories ``solo`` one after another (:func:`_trajectory_extended`)."""
+    for i in range(solo.shape[0]):
+        r = solo[i]
+        m = data_index[r]
+        diverged[r], frozen_at[r] = _trajectory_extended(
+            X[m], XT[m], targets[r], loss_code[r], method[r], learning_rate[r],
+            batch_size[r], rho_pos[r], rho_neg[r], batch_key[r], options[r], w0[r],
+            checkpoints, weights[r], train_loss[r],
+        )  # fmt: skip
+
+
 #: The compiled entry points :func:`run_trajectories` dispatches to (for cache statistics).
-ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_solo)
+ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_blas_group_normalized,
+                _run_lane_group_normalized, _run_solo, _run_solo_extended)
 
 
 def run_trajectories(
     X, XT, targets, data_index, loss_code, method, learning_rate, batch_size,
     rho_pos, rho_neg, batch_key, w0, checkpoints, group_members, group_start, solo,
+    options=None, extended=None,
 ):  # fmt: skip
     """Run ``R`` gradient-descent trajectories in parallel.
 
@@ -727,20 +1150,37 @@ def run_trajectories(
     solo : int64 (S,)
         The other trajectories. Groups and ``solo`` list every trajectory once:
         :func:`partition` makes them.
+    options : float64 (R, OPTION_COUNT), optional
+        Per trajectory: momentum, beta1, beta2, eps, weight_decay, schedule code and
+        schedule scale (columns ``OPT_*``), read by the extended kernel only.
+    extended : bool (R,), optional
+        Trajectories run by :func:`_run_solo_extended` (a new optimiser, weight decay or a
+        schedule); they must be in ``solo`` (``partition(..., alone=extended)``). For
+        them ``batch_size`` 0 means full batch.
 
     Returns
     -------
     weights : float64 (R, K, d)
     train_loss : float64 (R, K)
+    log_train_loss : float64 (R, K)
+        ``log`` of ``train_loss``, computed without underflow (:func:`log_train_losses`).
     diverged : bool (R,)
         True where the loss, gradient or weights stopped being finite; the
         records from there on are NaN.
+    frozen_at : int64 (R,)
+        The first step from which the weights never changed again (exactly) until the
+        last checkpoint; -1 where the last update still moved them, or the trajectory
+        diverged. For a full-batch method whose state is its weights (GD, normalized GD)
+        this is its first update that changed nothing.
 
     Notes
     -----
     Updates (``g`` is the gradient of the mean loss over the full set or the batch):
     ``GD``/``SGD``: ``w <- w - eta g``; ``NGD_GRADIENT``: ``w <- w - eta g / ||g||``;
-    ``NGD_LOSS``: ``w <- w - eta g / L(w)`` (Nacson et al., AISTATS 2019).
+    ``NGD_LOSS``: ``w <- w - eta g / L(w)`` (Nacson et al., AISTATS 2019). The two
+    normalized updates take ``g`` (and ``L``) from derivatives shifted by the smallest
+    margin once it passes ``SHIFT_FROM`` (:func:`_shifted_gradient`), so they keep moving
+    where every ``e^{-margin}`` underflows.
 
     This driver is plain Python: it calls only the compiled entry points the call needs
     (loop-path groups, BLAS-path groups, lone trajectories), so a sweep compiles only its
@@ -755,8 +1195,9 @@ def run_trajectories(
     weights = np.full((R, K, d), np.nan)
     train_loss = np.full((R, K), np.nan)
     diverged = np.zeros(R, dtype=np.bool_)
+    frozen_at = np.full(R, -1, dtype=np.int64)
     shared = (loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints)
-    outputs = (weights, train_loss, diverged)
+    outputs = (weights, train_loss, diverged, frozen_at)
     groups = [group_members[group_start[q]:group_start[q + 1]]
               for q in range(group_start.shape[0] - 1)]
     blas = blas_path(d)
@@ -764,16 +1205,38 @@ def run_trajectories(
     for members in groups:
         data = data_index[members[0]]
         args = (X[data], XT[data], targets, members, *shared, *outputs)
+        codes = method[members[members >= 0]]
+        normalized = bool(np.any((codes == NGD_GRADIENT) | (codes == NGD_LOSS)))
         if blas:
             # one group at a time, on this thread: its products split between the
             # threads by sample blocks (a parallel region, which must not be nested)
-            _run_blas_group(*args)
+            (_run_blas_group_normalized if normalized else _run_blas_group)(*args)
         else:
-            calls.append(functools.partial(_run_lane_group, *args))
+            calls.append(functools.partial(
+                _run_lane_group_normalized if normalized else _run_lane_group, *args))
     threads = numba.get_num_threads()
-    for piece in pieces(solo.shape[0], threads):
+    # Lone normalized-GD runs go to the extended kernel too (same operations, same bits:
+    # see _trajectory_extended), so that the plain one compiles without shifted gradients.
+    alone = (method[solo] == NGD_GRADIENT) | (method[solo] == NGD_LOSS)
+    if extended is not None:
+        alone |= extended[solo]
+    plain = solo
+    if np.any(alone):
+        if options is None:
+            options = np.zeros((R, OPTION_COUNT))
+            options[:, OPT_SCALE] = 1.0
+        plain = solo[~alone]
+        rest = solo[alone]
+        for piece in pieces(rest.shape[0], threads):
+            calls.append(functools.partial(
+                _run_solo_extended, X, XT, targets, data_index, loss_code, method,
+                learning_rate, batch_size, rho_pos, rho_neg, batch_key, options, w0,
+                checkpoints, rest[piece], *outputs))
+    for piece in pieces(plain.shape[0], threads):
         calls.append(functools.partial(
             _run_solo, X, XT, targets, data_index, loss_code, method, learning_rate,
-            batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, solo[piece], *outputs))
+            batch_size, rho_pos, rho_neg, batch_key, w0, checkpoints, plain[piece], *outputs))
     in_threads(calls, threads)
-    return weights, train_loss, diverged
+    log_train_loss = log_train_losses(XT, targets, data_index, loss_code, rho_pos, rho_neg,
+                                      weights, train_loss)
+    return weights, train_loss, log_train_loss, diverged, frozen_at

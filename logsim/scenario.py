@@ -55,6 +55,8 @@ from logsim.schema import (
     KEYS,
     LOSSES,
     METHODS,
+    MINIBATCH_METHODS,
+    MOMENTUM_METHODS,
     REQUIRED,
     RULES,
     SOFT_KINDS,
@@ -629,6 +631,20 @@ class _Validator:
                     allowed=reason,
                 )
 
+    def only_with(self, key: str, allowed: tuple[str, ...], methods, method_loc: str,
+                  rule) -> None:
+        """``key`` may be set only where some cell uses one of the ``allowed`` methods."""
+        if self.given(key) and not set(methods) & set(allowed):
+            value = self.shown(key)
+            raise ScenarioError(
+                f"{self.file}: {self.where(key)} {key} = {_fmt(value)}: {rule.explain()} "
+                f"({method_loc})",
+                file=self.file,
+                key=f"{self.where(key)} {key}",
+                value=value,
+                allowed="method = " + " or ".join(f'"{m}"' for m in allowed),
+            )
+
     def cross_checks(self, kind: str) -> None:
         self.rule("transition")
         self.rule("one_noise_model")
@@ -648,7 +664,7 @@ class _Validator:
                 key="[optimizer] batch_size",
                 allowed=batch_allowed,
             )
-        if batch_set and "sgd" not in methods:
+        if batch_set and not set(methods) & set(MINIBATCH_METHODS):
             value = self.shown("batch_size")
             raise ScenarioError(
                 f"{self.file}: {self.where('batch_size')} batch_size = {_fmt(value)}: "
@@ -656,8 +672,14 @@ class _Validator:
                 file=self.file,
                 key=f"{self.where('batch_size')} batch_size",
                 value=value,
-                allowed='method = "sgd"',
+                allowed="method = " + " or ".join(f'"{m}"' for m in MINIBATCH_METHODS),
             )
+        self.only_with("momentum", MOMENTUM_METHODS, methods, method_loc,
+                       RULES.momentum_only_with_momentum)
+        for key in ("beta1", "beta2", "eps"):
+            self.only_with(key, ("adam",), methods, method_loc,
+                           RULES.adam_options_only_with_adam)
+        self.rule("weight_decay_not_by_loss")
         if self.given("normalize") and "normalized_gd" not in methods:
             value = self.shown("normalize")
             raise ScenarioError(
@@ -669,7 +691,7 @@ class _Validator:
                 allowed='method = "normalized_gd"',
             )
         self.rule("normalize_by_positive_loss")
-        if "sgd" in methods and "n_train" in kind_options(kind):
+        if batch_set and "n_train" in kind_options(kind):
             self.rule("batch_size_at_most_n_train")
         if "test_fraction" in kind_options(kind) and "train_fraction" in kind_options(kind):
             if self.given("train_fraction") and self.given("test_fraction"):

@@ -63,7 +63,15 @@ __all__ = [
 ]
 
 #: Optimisers by name; :func:`logsim.engine.run_batch` maps each onto a kernel code.
-METHODS = ("gd", "sgd", "normalized_gd")
+METHODS = ("gd", "sgd", "normalized_gd", "momentum", "nesterov", "adam", "sign_gd",
+           "coordinate_descent")
+#: Methods that take mini-batches where ``batch_size`` is set (``sgd`` requires it);
+#: ``gd`` and ``normalized_gd`` always use every sample.
+MINIBATCH_METHODS = ("sgd", "momentum", "nesterov", "adam", "sign_gd", "coordinate_descent")
+#: Methods with a momentum coefficient ``mu``.
+MOMENTUM_METHODS = ("momentum", "nesterov")
+#: Step-size schedules, in the order of their kernel codes (:func:`logsim.kernels._step_size`).
+SCHEDULES = ("constant", "inverse_sqrt", "inverse")
 #: What ``method = "normalized_gd"`` divides the gradient step by.
 NORMALIZATIONS = ("gradient", "loss")
 #: Loss names, in the order of :data:`logsim.losses.LOSS_CODES`.
@@ -583,18 +591,38 @@ _KEYS = (
         "flip rates the corrected losses assume: the true ones, or anchor-point estimates",
         "true", sweepable=True),
     Key("method", "optimizer", Choice(METHODS),
-        "full-batch gradient descent, mini-batch SGD, or normalised gradient descent", "gd",
-        sweepable=True),
+        "gd (full batch), sgd (mini-batch), normalized_gd, momentum (heavy ball), nesterov, "
+        "adam, sign_gd (w - eta sign g), coordinate_descent (greedy: the largest |g_j| "
+        "moves by eta sign g_j)", "gd", sweepable=True),
     Key("learning_rate", "optimizer", Float(0, lo_open=True), "step size eta",
         sweepable=True),
     Key("steps", "optimizer", Int(1), "number of updates; the last checkpoint",
         why_fixed="it sets the step axis of the result"),
     Key("batch_size", "optimizer", Int(1),
-        'mini-batch size, required for method = "sgd" (at most n_train)', None,
+        'mini-batch size (at most n_train): required for method = "sgd", optional for the '
+        "momentum, nesterov, adam, sign_gd and coordinate_descent methods", None,
         sweepable=True),
     Key("normalize", "optimizer", Choice(NORMALIZATIONS),
         'method = "normalized_gd": divide the step by the gradient norm or by the loss',
         "gradient", sweepable=True),
+    Key("momentum", "optimizer", Float(0, 1, hi_open=True),
+        "momentum and nesterov: mu in v <- mu v + g (PyTorch's convention); w <- w - eta v "
+        "(heavy ball) or w <- w - eta (g + mu v) (Nesterov)", 0.9, sweepable=True),
+    Key("beta1", "optimizer", Float(0, 1, hi_open=True),
+        "adam: decay of the first moment (Kingma and Ba 2015)", 0.9, sweepable=True),
+    Key("beta2", "optimizer", Float(0, 1, hi_open=True),
+        "adam: decay of the second moment", 0.999, sweepable=True),
+    Key("eps", "optimizer", Float(0),
+        "adam: stability constant of sqrt(v_hat) + eps; 0 allowed (scale-invariant Adam)",
+        1e-8, sweepable=True),
+    Key("weight_decay", "optimizer", Float(0),
+        "L2 penalty lambda for every method: g + lambda w (train_loss excludes the penalty)",
+        0.0, sweepable=True),
+    Key("schedule", "optimizer", Choice(SCHEDULES),
+        "step size eta_t: constant eta, inverse_sqrt eta / sqrt(1 + t / tau), inverse "
+        "eta / (1 + t / tau), for update t = 0, 1, ...", "constant", sweepable=True),
+    Key("schedule_scale", "optimizer", Float(0, lo_open=True),
+        "tau of the inverse_sqrt and inverse schedules", 1.0, sweepable=True),
     # [record]
     Key("checkpoints", "record",
         Special("integer or list of integers",
@@ -739,14 +767,32 @@ _RULES = (
          "method {q[sgd]} needs a batch_size, an integer in [1, n_train]",
          'method = "sgd" needs batch_size'),
     Rule("batch_size_only_sgd", ("method", "batch_size"),
-         lambda method, batch_size: method != "sgd" and batch_size is not None,
-         "batch_size is only allowed with method = {q[sgd]} (the full-batch methods use every "
-         "sample); remove it or use method = {q[sgd]}",
-         'batch_size only with method = "sgd"'),
+         lambda method, batch_size: method not in MINIBATCH_METHODS and batch_size is not None,
+         "batch_size is only allowed with a method that takes mini-batches ("
+         + ", ".join(MINIBATCH_METHODS) + "); gd and normalized_gd use every sample; remove "
+         "it or use method = {q[sgd]}",
+         "batch_size only with a mini-batch method: " + ", ".join(MINIBATCH_METHODS)),
     Rule("batch_size_at_most_n_train", ("method", "batch_size", "n_train"),
-         lambda method, batch_size, n_train: method == "sgd" and batch_size > n_train,
-         "batch_size must be an integer in [1, {n_train}] (<= n_train for method {q[sgd]})",
-         'batch_size <= n_train for method = "sgd"'),
+         lambda method, batch_size, n_train: method in MINIBATCH_METHODS
+         and batch_size is not None and batch_size > n_train,
+         "batch_size must be an integer in [1, {n_train}] (<= n_train for method "
+         "{q[sgd]} and the other mini-batch methods)",
+         "batch_size <= n_train for the mini-batch methods"),
+    Rule("momentum_only_with_momentum", ("method", "momentum"),
+         lambda method, momentum: method not in MOMENTUM_METHODS and momentum is not None,
+         "momentum is only allowed with method = {q[momentum]} or {q[nesterov]}",
+         'momentum only with method = "momentum" or "nesterov"'),
+    Rule("adam_options_only_with_adam", ("method",),
+         lambda method: method != "adam",
+         "beta1, beta2 and eps are only allowed with method = {q[adam]}",
+         'beta1, beta2, eps only with method = "adam"'),
+    Rule("weight_decay_not_by_loss", ("method", "normalize", "weight_decay"),
+         lambda method, normalize, weight_decay: method == "normalized_gd"
+         and normalize == "loss" and weight_decay > 0,
+         "weight_decay > 0 does not go with normalize = {q[loss]} (the step would divide a "
+         "penalised gradient by an unpenalised loss); use normalize = {q[gradient]} or "
+         "weight_decay = 0",
+         'weight_decay = 0 with normalize = "loss"'),
     Rule("normalize_only_normalized_gd", ("method", "normalize"),
          lambda method, normalize: method != "normalized_gd" and normalize is not None,
          "normalize is only allowed with method = {q[normalized_gd]}",

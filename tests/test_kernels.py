@@ -51,21 +51,38 @@ def test_kernel_matches_naive_optimiser(method, normalize, naive_method, loss, s
     y = y_soft if soft else y_hard
     steps, ckpt = 150, [0, 1, 2, 7, 30, 99, 150]
     if method == "normalized_gd":
-        # Fixed-length steps orbit a finite minimiser chaotically once they reach it
-        # (rounding differences grow), so compare the approach phase only.
+        # Fixed-length steps orbit a finite minimiser once they reach it, and there the
+        # step direction g/||g|| of a small g amplifies rounding (by about
+        # eta ||H|| / ||g|| per step), so compare the approach phase only.
         steps, ckpt = 40, [0, 1, 2, 7, 30, 40]
-    lr = 0.3 if loss != "exponential" else 0.05
+    # backward_exponential is unbounded below like -rho e^{|z|}: a small step stays finite
+    lr = {"exponential": 0.05, "backward_exponential": 0.01}.get(loss, 0.3)
     rho = RHO if loss in losses.CORRECTED_LOSSES else (0.0, 0.0)
     res = run_batch(X, y, loss=loss, method=method, normalize=normalize, learning_rate=lr,
                     steps=steps, checkpoints=ckpt, batch_size=7, rho_pos=rho[0],
                     rho_neg=rho[1], batch_seed=11)
-    W, L = naive.trajectory(X, y, loss_name=loss, method=naive_method, learning_rate=lr,
-                            steps=steps, checkpoints=ckpt, batch_size=7,
-                            batch_key=naive.stream_key(11, rng.STREAM_BATCH),
-                            rho_pos=rho[0], rho_neg=rho[1])
+    reference = dict(loss_name=loss, method=naive_method, learning_rate=lr, steps=steps,
+                     checkpoints=ckpt, batch_size=7,
+                     batch_key=naive.stream_key(11, rng.STREAM_BATCH),
+                     rho_pos=rho[0], rho_neg=rho[1])
+    W, L = naive.trajectory(X, y, **reference)
     assert not res.diverged[0]
     np.testing.assert_array_equal(res.checkpoints, ckpt)
-    np.testing.assert_allclose(res.weights[0], W, rtol=1e-10, atol=1e-10)
+    # The kernel sums g in another order than NumPy (on the BLAS path, in an order of
+    # OpenBLAS's choosing, which differs between CPUs). Where the run amplifies rounding
+    # (normalized GD once it reaches the minimiser's neighbourhood: 7e-10 relative at step
+    # 40 for d = 64, soft targets, on AVX-512), the allowance is ten times the spread of
+    # the reference itself under rounding-sized perturbations of its gradient sums
+    # (measured: the kernel's error is 0.3 to 1.6 times that spread).
+    spread = np.zeros(len(ckpt))
+    if method == "normalized_gd":
+        for seed in range(3):
+            W_jit, _ = naive.trajectory(X, y, **reference, jitter=np.random.default_rng(seed))
+            spread = np.maximum(spread, np.max(np.abs(W_jit - W), axis=1))
+    allowed = 1e-10 * (1 + np.abs(W)) + 10 * spread[:, None]
+    err = np.abs(res.weights[0] - W)
+    worst = ckpt[np.argmax(np.max(err - allowed, axis=1))]
+    assert np.all(err <= allowed), f"weights off the reference at checkpoint {worst}"
     np.testing.assert_allclose(res.train_loss[0], L, rtol=1e-10, atol=1e-10)
 
 
@@ -388,7 +405,7 @@ def test_log_checkpoints():
     (dict(learning_rate=float("nan")), "learning_rate must be a finite number > 0"),
     (dict(method="sgd", batch_size=41), r"batch_size must be an integer in \[1, 40\].*41"),
     (dict(method="sgd"), "method 'sgd' needs a batch_size"),
-    (dict(method="adam"), "unknown method 'adam'; allowed: gd, sgd, normalized_gd"),
+    (dict(method="adamw"), "unknown method 'adamw'; allowed: gd, sgd, normalized_gd, momentum"),
     (dict(loss="logit"), "unknown loss 'logit'; allowed: logistic"),
     (dict(loss="forward", rho_pos=0.6, rho_neg=0.5), "singular"),
     (dict(method="normalized_gd", normalize="loss", loss="hinge"), "normalize = 'loss'"),

@@ -28,6 +28,8 @@ def test_derivative_matches_central_differences(name, rho, y):
     if name in ("hinge", "squared_hinge") and y != 0.5:
         kink = 1.0 / (2 * y - 1)
         z = z[np.abs(z - kink) > 1e-3]  # the loss is not differentiable at its kink
+    if name in ("backward_hinge", "backward_squared_hinge"):
+        z = z[np.abs(np.abs(z) - 1) > 1e-3]  # kinks of the two labels' losses
     h = 1e-5 * np.maximum(1.0, np.abs(z))
     # Central differences in extended precision so that round-off stays far below 1e-6.
     f_plus = losses.value(name, z + h, y, rho_pos=rho[0], rho_neg=rho[1]).astype(np.longdouble)
@@ -67,13 +69,25 @@ def test_logistic_derivative_is_sigmoid_minus_target(y):
 @pytest.mark.parametrize("y", TARGETS)
 def test_values_and_derivatives_match_naive_definitions(name, rho, y):
     z = np.linspace(-12, 12, 97)
-    np.testing.assert_allclose(losses.value(name, z, y, rho_pos=rho[0], rho_neg=rho[1]),
-                               naive.loss(name, z, y, *rho), rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(losses.derivative(name, z, y, rho_pos=rho[0], rho_neg=rho[1]),
-                               naive.derivative(name, z, y, *rho), rtol=1e-10, atol=1e-13)
+    # A backward loss is a difference of the two labels' losses: where they nearly cancel
+    # (a soft target, the exponential loss at |z| = 12: terms near 1e5, a result near 1e-5)
+    # both sides lose digits, so the allowance is 1e-13 of the terms' size there.
+    value_scale = derivative_scale = 1.0
+    if name.startswith("backward"):
+        base = naive._backward_base(name)
+        value_scale = naive.loss(base, z, 0.0) + naive.loss(base, z, 1.0)
+        derivative_scale = (np.abs(naive.derivative(base, z, 0.0))
+                            + np.abs(naive.derivative(base, z, 1.0)))
+    got = losses.value(name, z, y, rho_pos=rho[0], rho_neg=rho[1])
+    ref = naive.loss(name, z, y, *rho)
+    assert np.all(np.abs(got - ref) <= 1e-12 * np.abs(ref) + 1e-13 * value_scale)
+    got = losses.derivative(name, z, y, rho_pos=rho[0], rho_neg=rho[1])
+    ref = naive.derivative(name, z, y, *rho)
+    assert np.all(np.abs(got - ref) <= 1e-10 * np.abs(ref) + 1e-13 * derivative_scale)
 
 
-@pytest.mark.parametrize("name", ["logistic", "hinge", "squared_hinge", "forward", "backward"])
+@pytest.mark.parametrize("name", ["logistic", "hinge", "squared_hinge", "forward", "backward",
+                                  "backward_hinge", "backward_squared_hinge"])
 @pytest.mark.parametrize("y", TARGETS)
 def test_losses_finite_and_accurate_at_extreme_logits(name, y):
     z = np.array([-1e4, 1e4])
@@ -97,17 +111,39 @@ def test_forward_and_backward_reduce_to_logistic_without_noise():
                                        atol=1e-15)
 
 
-def test_backward_loss_is_unbiased_for_the_clean_loss():
-    """Natarajan et al. 2013, Lemma 1: E_noisy[l_backward(z, y~)] = l(z, y) for every z."""
+BACKWARD_OF = {"backward": "logistic", "backward_hinge": "hinge",
+               "backward_squared_hinge": "squared_hinge",
+               "backward_exponential": "exponential"}
+
+
+@pytest.mark.parametrize(("name", "base"), BACKWARD_OF.items())
+def test_backward_loss_is_unbiased_for_the_clean_loss(name, base):
+    """Natarajan et al. 2013, Lemma 1: E_noisy[l_backward(z, y~)] = l(z, y) for every z,
+    for the value and (by linearity) the derivative."""
     rho_pos, rho_neg = 0.3, 0.15
     z = np.linspace(-8, 8, 33)
     for clean in (0.0, 1.0):
         flip = rho_pos if clean == 1 else rho_neg
-        expected = (1 - flip) * losses.value("backward", z, clean, rho_pos=rho_pos,
-                                             rho_neg=rho_neg) + flip * losses.value(
-            "backward", z, 1 - clean, rho_pos=rho_pos, rho_neg=rho_neg)
-        np.testing.assert_allclose(expected, losses.value("logistic", z, clean), rtol=1e-12,
-                                   atol=1e-14)
+        for fn in (losses.value, losses.derivative):
+            expected = (1 - flip) * fn(name, z, clean, rho_pos=rho_pos, rho_neg=rho_neg) \
+                + flip * fn(name, z, 1 - clean, rho_pos=rho_pos, rho_neg=rho_neg)
+            np.testing.assert_allclose(expected, fn(base, z, clean), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "base"), BACKWARD_OF.items())
+@pytest.mark.parametrize("y", [0.0, 1.0])
+def test_backward_without_noise_is_its_base_loss(name, base, y):
+    z = np.linspace(-20, 20, 81)
+    np.testing.assert_allclose(losses.value(name, z, y), losses.value(base, z, y),
+                               rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(losses.derivative(name, z, y), losses.derivative(base, z, y),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_forward_correction_of_another_loss_says_why_it_does_not_exist():
+    with pytest.raises(ValueError, match=r"forward correction needs a loss on probabilities.*"
+                                         r"'backward_hinge'"):
+        losses.value("forward_hinge", 0.0, 1.0)
 
 
 def test_backward_loss_is_unbounded_below():
