@@ -40,6 +40,9 @@ from logsim.planner import Plan
 
 __all__ = ["ChunkResult", "compute_chunk"]
 
+#: The optimiser options :func:`logsim.engine.run_batch` takes per trajectory.
+OPTIMIZER_OPTIONS = ("momentum", "beta1", "beta2", "eps", "weight_decay", "schedule",
+                     "schedule_scale")
 #: A trajectory whose training loss ends more than this many times above where it started
 #: is flagged ``unstable`` (gradient descent with a sound step size never ends far above
 #: its start; a step of 1e6 on the logistic loss ends at 17,000 from 0.69).
@@ -157,7 +160,9 @@ def compute_chunk(plan: Plan, chunk: int, on_stage=None) -> ChunkResult:
     K, d_max = len(plan.checkpoints), plan.n_features
     weights = np.full((m, K, d_max), np.nan)
     train_loss = np.full((m, K), np.nan)
+    log_train_loss = np.full((m, K), np.nan)
     diverged = np.zeros(m, dtype=bool)
+    frozen_at = np.full(m, np.nan)
     by_shape: dict[tuple[int, int], list[int]] = {}
     for k in range(m):
         by_shape.setdefault(sets[cell_set[k]].draw.x_train.shape, []).append(k)
@@ -170,6 +175,8 @@ def compute_chunk(plan: Plan, chunk: int, on_stage=None) -> ChunkResult:
             weights[members, :, :d] = res.weights
             train_loss[members] = res.train_loss
             diverged[members] = res.diverged
+        log_train_loss[members] = res.log_train_loss
+        frozen_at[members] = np.where(res.frozen_at >= 0, res.frozen_at, np.nan)
     clock["kernel"] += time.perf_counter() - t0
 
     stage("analysis")
@@ -181,6 +188,8 @@ def compute_chunk(plan: Plan, chunk: int, on_stage=None) -> ChunkResult:
     with threadpool_limits(1, user_api="blas"):
         out = _analysis_arrays(plan, span, cells, sets, cell_set, weights, train_loss,
                                diverged, transition, wanted)
+    out["log_train_loss"] = log_train_loss
+    out["frozen_at"] = frozen_at
     clock["analysis"] += time.perf_counter() - t0
     return ChunkResult(chunk, out, clock)
 
@@ -213,12 +222,13 @@ def _run_cells(plan: Plan, cells, sets, transition):
         method=np.array([c["method"] for c in cells], dtype=object),
         normalize=np.array([c["normalize"] for c in cells], dtype=object),
         learning_rate=[c["learning_rate"] for c in cells],
-        batch_size=np.array([c["batch_size"] or 1 for c in cells], dtype=object),
+        batch_size=np.array([c["batch_size"] for c in cells], dtype=object),
         steps=int(plan.checkpoints[-1]),
         checkpoints=plan.checkpoints,
         rho_pos=transition[:, 0],
         rho_neg=transition[:, 1],
         batch_seed=[c["seed"] for c in cells],
+        **{key: [c[key] for c in cells] for key in OPTIMIZER_OPTIONS},
     )
 
 

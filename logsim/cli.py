@@ -196,6 +196,9 @@ def _run(args) -> int:
         summary.warn()
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
+    note = summary.frozen_note()
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     dims = ", ".join(f"{k}={v}" for k, v in summary.dims.items())
     print(f"wrote {out} ({dims})")
     print(f"content_sha256 {summary.content_sha256}")
@@ -237,6 +240,8 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
+    import numpy as np
+
     from logsim.store import open_results
 
     ds = open_results(args.result)
@@ -262,6 +267,12 @@ def _show(args) -> int:
     if "unstable" in ds:
         print(f"unstable: {int(ds['unstable'].sum())} of {ds['unstable'].size} trajectories "
               "(training loss ended far above its start, or diverged)")
+    if "frozen_at" in ds:
+        frozen = ds["frozen_at"].values
+        stopped = frozen[np.isfinite(frozen)]
+        first = f"; the first at step {int(stopped.min())}" if stopped.size else ""
+        print(f"frozen: {stopped.size} of {frozen.size} trajectories stopped moving (update "
+              f"exactly zero, see frozen_at){first}")
     print("provenance:")
     for key in ("source", "date_created", "scenario_sha256", "content_sha256", "python_version",
                 "numpy_version", "numba_version", "xarray_version", "netcdf4_version",

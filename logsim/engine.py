@@ -260,7 +260,7 @@ def run_batch(
         # normalized_gd stay full batch as always (gd's mini-batch form is sgd)
         if methods[r] in _EXTENDED_CODES:
             method_codes[r] = _EXTENDED_CODES[methods[r]]
-            bs[r] = 0 if batch_size is None else _batch_size(bs_given[r], n)
+            bs[r] = 0 if bs_given[r] is None else _batch_size(bs_given[r], n)
         elif method_codes[r] != kernels.SGD:
             bs[r] = 0
 

@@ -86,6 +86,17 @@ class RunSummary:
                 "flagged in the variable 'unstable'.", InstabilityWarning, stacklevel=3)
 
 
+    def frozen_note(self) -> str | None:
+        """One line on the trajectories whose weights stopped changing, or None."""
+        count, cells = self.flags.get("frozen", (0, []))
+        if not count:
+            return None
+        more = "" if count <= len(cells) else f" and {count - len(cells)} more"
+        return (f"{count} of {self.trajectories} trajectories froze: their updates became "
+                f"exactly zero (an underflow at huge margins, or a flat region such as hinge "
+                f"past the margin; see frozen_at): {'; '.join(cells)}{more}")
+
+
 class InstabilityWarning(RuntimeWarning):
     """Some trajectories ended with a training loss far above their start."""
 
@@ -115,6 +126,7 @@ def _execute(plan: Plan, writer, parts: PartStore | None, *, scheduler, threads,
         seconds["write"] += time.perf_counter() - t0
         count("diverged", chunk, np.flatnonzero(arrays["diverged"]))
         count("unstable_only", chunk, np.flatnonzero(arrays["unstable"] & ~arrays["diverged"]))
+        count("frozen", chunk, np.flatnonzero(np.isfinite(arrays["frozen_at"])))
 
     done = parts.done() if parts is not None else set()
     todo = [c for c in range(plan.n_chunks) if c not in done]

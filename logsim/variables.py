@@ -90,6 +90,16 @@ _ALL = [
        "weight vector w_t at the checkpoint", "1"),
     _v("train_loss", "cell", ("step",), "f8", "core",
        "mean training loss (the loss being minimised)", "{loss_units}"),
+    _v("log_train_loss", "cell", ("step",), "f8", "core",
+       "natural log of the mean training loss, computed without underflow", "1",
+       "log-sum-exp over the per-sample log losses where the mean is below 1e-290 (a loss of "
+       "e^-5000 is -5000, not log 0); -inf where the mean loss is exactly 0 (hinge past the "
+       "margin); NaN where a backward-corrected mean is <= 0, and after a divergence"),
+    _v("frozen_at", "cell", (), "f8", "core",
+       "first step from which the weights never changed again (update exactly zero)", "1",
+       "NaN where the last update still changed them (or the trajectory diverged); a "
+       "frozen trajectory is one whose update underflowed (exponentials of huge margins) "
+       "or reached a flat region (hinge past the margin)"),
     _v("diverged", "cell", (), "bool", "core",
        "trajectory overflowed (records after it are NaN)", "1"),
     _v("unstable", "cell", (), "bool", "core",

@@ -143,17 +143,19 @@ def test_same_bits_for_any_thread_count_and_chunking(method):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    (dict(method="momentum", momentum=1.0), r"momentum must be a number in \[0.0, 1.0\), got 1.0"),
-    (dict(method="adam", beta1=-0.1), r"beta1 must be a number in \[0.0, 1.0\)"),
-    (dict(method="adam", beta2=1.5), r"beta2 must be a number in \[0.0, 1.0\)"),
-    (dict(method="adam", eps=-1e-8), r"eps must be a number in \[0.0, inf\)"),
-    (dict(weight_decay=np.nan), r"weight_decay must be a number in \[0.0, inf\)"),
-    (dict(schedule="cosine"), "unknown schedule 'cosine'; allowed: constant, inverse_sqrt"),
-    (dict(schedule="inverse", schedule_scale=0.0), "schedule_scale must be a number > 0"),
+    (dict(method="momentum", momentum=1.0), r"momentum must be a number in \[0, 1\), got 1.0"),
+    (dict(method="adam", beta1=-0.1), r"beta1 must be a number in \[0, 1\)"),
+    (dict(method="adam", beta2=1.5), r"beta2 must be a number in \[0, 1\)"),
+    (dict(method="adam", eps=-1e-8), r"eps must be a finite number >= 0, got -1e-08"),
+    (dict(weight_decay=np.nan), r"weight_decay must be a finite number >= 0, got nan"),
+    (dict(schedule="cosine"), 'schedule must be one of "constant", "inverse_sqrt", "inverse", '
+                              "got 'cosine'"),
+    (dict(schedule="inverse", schedule_scale=0.0), "schedule_scale must be a finite number > 0"),
     (dict(method="adamw"), "unknown method 'adamw'; allowed: gd, sgd, normalized_gd, momentum"),
     (dict(method="normalized_gd", normalize="loss", weight_decay=0.1),
      "weight_decay > 0 does not go with normalize = 'loss'"),
-    (dict(method="sign_gd", batch_size=0), r"batch_size must be an integer in \[1, 40\]"),
+    (dict(method="sign_gd", batch_size=0), r"batch_size must be an integer >= 1, got 0"),
+    (dict(method="sign_gd", batch_size=41), r"batch_size must be an integer in \[1, 40\]"),
     (dict(momentum=[0.5, 0.5]), r"momentum must be a scalar or have one value per trajectory"),
 ])
 def test_bad_options_are_named_with_what_is_allowed(kwargs, message):

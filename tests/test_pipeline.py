@@ -242,3 +242,71 @@ def test_a_loss_that_grew_is_flagged_unstable_and_named_readably():
     message = str(caught[0].message)
     assert "4 of 8 trajectories are unstable" in message
     assert "(loss=logistic, learning_rate=1000000.0, seed=0); " in message
+
+
+def test_optimisers_long_run_records_and_freezing_are_stored(tmp_path, capsys):
+    from logsim.cli import main
+
+    scen = {
+        "name": "optimisers",
+        "data": {"kind": "separable", "n_train": 30, "n_test": 50, "dim": 3, "margin": 0.5},
+        "optimizer": {"learning_rate": 0.5, "steps": 400, "beta2": 0.99, "eps": 0.0},
+        "record": {"checkpoints": 8},
+        "grid": {"loss": ["logistic", "hinge"], "method": ["gd", "momentum", "adam"],
+                 "seed": 2},
+    }
+    ds = logsim.run(scen)
+    direct = logsim.engine.run_batch(
+        ds["x_train"].sel(seed=1).values, ds["targets"].sel(seed=1).values, loss="hinge",
+        method="adam", learning_rate=0.5, steps=400, checkpoints=ds["step"].values,
+        beta2=0.99, eps=0.0, batch_seed=1)
+    cell = {"loss": "hinge", "method": "adam", "seed": 1}
+    np.testing.assert_array_equal(ds["weights"].sel(cell).values, direct.weights[0])
+    np.testing.assert_array_equal(ds["log_train_loss"].sel(cell).values,
+                                  direct.log_train_loss[0])
+    want = np.nan if direct.frozen_at[0] < 0 else direct.frozen_at[0]
+    np.testing.assert_array_equal(ds["frozen_at"].sel(cell).values, want)
+    # where the mean loss is a normal number, log_train_loss is its log
+    loss = ds["train_loss"].values
+    normal = loss > 1e-290
+    np.testing.assert_allclose(ds["log_train_loss"].values[normal], np.log(loss[normal]),
+                               rtol=1e-12)
+    # hinge GD on separable data stops: its stored weights no longer change after frozen_at
+    gd = ds.sel({"loss": "hinge", "method": "gd"})  # method= is a keyword of sel
+    for s in range(2):
+        t = float(gd["frozen_at"].sel(seed=s))
+        assert np.isfinite(t)
+        after = gd["weights"].sel(seed=s).sel(step=slice(t, None)).values
+        assert (after == after[-1]).all()
+    assert np.isnan(ds["frozen_at"].sel({"loss": "logistic", "method": "gd"}).values).all()
+    out = tmp_path / "o.nc"
+    assert main(["run", _write(tmp_path, scen), "-o", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "trajectories froze: their updates became exactly zero" in err
+    assert main(["show", str(out)]) == 0
+    frozen = int(np.isfinite(ds["frozen_at"].values).sum())
+    assert f"frozen: {frozen} of 12 trajectories stopped moving" in capsys.readouterr().out
+
+
+def _write(tmp_path, scen) -> str:
+    from logsim.toml_writer import to_toml
+
+    path = tmp_path / f"{scen['name']}.toml"
+    path.write_text(to_toml(scen))
+    return str(path)
+
+
+@pytest.mark.parametrize(("optimizer", "needle"), [
+    ({"method": "gd", "momentum": 0.5}, 'momentum is only allowed with method = "momentum"'),
+    ({"method": "momentum", "beta1": 0.5}, 'only allowed with method = "adam"'),
+    ({"method": "gd", "batch_size": 5}, "batch_size is only allowed with a method that takes"),
+    ({"method": "normalized_gd", "normalize": "loss", "weight_decay": 0.1},
+     'weight_decay > 0 does not go with normalize = "loss"'),
+    ({"method": "adam", "schedule": "cosine"}, "[optimizer] schedule"),
+])
+def test_optimiser_options_are_checked_in_the_scenario(optimizer, needle):
+    scen = _small()
+    scen["optimizer"].update(optimizer)
+    with pytest.raises(logsim.ScenarioError) as err:
+        logsim.run(scen)
+    assert needle in str(err.value)
