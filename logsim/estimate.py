@@ -44,10 +44,13 @@ __all__ = ["Estimate", "ResourceError", "check_resources", "plan"]
 #: kernels loaded, netCDF4), measured on the development machine.
 BASE_BYTES = 260 * 2**20
 #: Bytes of netCDF4/HDF5 metadata per file, per variable (header, attributes, chunk
-#: index) and per storage chunk (its index entry), fitted to files of 100 kB to 250 MB.
-FILE_OVERHEAD = 2 * 2**10
-VARIABLE_OVERHEAD = 3400
-CHUNK_OVERHEAD = 100
+#: index), per dimension of a variable (its dimension-scale references, which grow with
+#: the grid's axes) and per storage chunk beyond the first; fitted to files of 150 kB to
+#: 250 MB with 3 to 8 dims (within 2 % there).
+FILE_OVERHEAD = 4000
+VARIABLE_OVERHEAD = 2300
+VARIABLE_DIM_OVERHEAD = 656
+CHUNK_OVERHEAD = 200
 
 #: Stage costs on the development machine (one thread, warm cache): seconds per
 #: multiply-add of a full-batch logistic step (both products and the residual),
@@ -176,9 +179,10 @@ def _disk_bytes(p: Plan) -> int:
         chunks = p.storage_chunks(v)
         count = math.prod(-(-n // c) for n, c in zip(v.shape, chunks, strict=True))
         item = 1 if v.var.dtype == "bool" else 8
-        total += VARIABLE_OVERHEAD + count * (math.prod(chunks) * item + CHUNK_OVERHEAD)
-    for values, _ in p.coordinates.values():
-        total += VARIABLE_OVERHEAD + np.asarray(values).size * 16
+        total += (VARIABLE_OVERHEAD + len(v.dims) * VARIABLE_DIM_OVERHEAD
+                  + count * math.prod(chunks) * item + (count - 1) * CHUNK_OVERHEAD)
+    for values, _ in p.coordinates.values():  # their headers count in the dimension scales
+        total += np.asarray(values).size * 16
     return total
 
 

@@ -388,7 +388,8 @@ def test_sgd_without_batch_size(tmp_path):
     msg, f = error(tmp_path, toml(grid='method = ["gd", "sgd"]'))
     assert_names(msg, f, "[optimizer] batch_size is missing", '[grid] method = ["gd", "sgd"]')
     msg, f = error(tmp_path, toml(optimizer="batch_size = 8\nlearning_rate = 1\nsteps = 10"))
-    assert_names(msg, f, "[optimizer] batch_size = 8", 'only allowed with method = "sgd"')
+    assert_names(msg, f, "[optimizer] batch_size = 8",
+                 "only allowed with a method that takes mini-batches", 'use method = "sgd"')
 
 
 def test_missing_required(tmp_path):
