@@ -103,9 +103,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:  # xarray is imported where a function needs it: a sweep never does
+    import xarray as xr
 
 from logsim import metric_kernels, metrics, svm
 from logsim.losses import CORRECTED_LOSSES, LOSS_CODES, loss_units
@@ -227,6 +230,8 @@ class _Grid:
         self, arr: np.ndarray, outer: Sequence[str], trailing: Sequence[str], attrs: dict
     ) -> xr.Variable:
         """Inverse of :meth:`split`: ``(n_outer, n_rest, *trailing)`` -> grid order."""
+        import xarray as xr
+
         rest = [d for d in self.dims if d not in outer]
         shape = [self.sizes[d] for d in (*outer, *rest)]
         var = xr.Variable(
@@ -501,6 +506,8 @@ def _stored_analysis(ds: xr.Dataset) -> dict:
 
 
 def _test_variables(ds, grid: _Grid, W, losses, *, bins, groups, platt_at):
+    import xarray as xr
+
     if "x_test" not in ds or "y_test" not in ds:
         return {}
     has_p = "p_test" in ds
@@ -527,6 +534,8 @@ def _test_variables(ds, grid: _Grid, W, losses, *, bins, groups, platt_at):
 
 
 def _entropy_floor(ds, grid: _Grid) -> xr.Variable:
+    import xarray as xr
+
     outer = grid.outer(["targets"], ("sample",))
     Tb = grid.data("targets", outer, ("sample",))
     floor = np.array([metrics.entropy_floor(t[np.isfinite(t)]) for t in Tb])
@@ -535,6 +544,8 @@ def _entropy_floor(ds, grid: _Grid) -> xr.Variable:
 
 
 def _geometry_variables(ds, grid: _Grid, W, losses):
+    import xarray as xr
+
     if "x_train" not in ds or "targets" not in ds:
         return {}
     groups = ("geometry",)
@@ -611,6 +622,8 @@ def analyse(
         dims ``(*grid axes, step)``; ``entropy_floor`` and the SVM variables have the
         grid axes of ``x_train`` and ``targets`` (``w_hat`` also ``feature``).
     """
+    import xarray as xr
+
     stored = _stored_analysis(ds)
     bins = metrics._check_bins(stored.get("bins", BINS) if bins is None else bins)
     groups = tuple(stored.get("groups", ANALYSIS_GROUPS) if groups is None else groups)
@@ -671,6 +684,8 @@ def reliability_table(
         ``count``, with coordinates ``bin_lower`` and ``bin_upper``; attributes
         ``ece`` and ``mce`` of the same bins, ``kind``, and the selection.
     """
+    import xarray as xr
+
     dims = _grid_dims(ds)
     sel = dict(sel)
     sel.setdefault("step", ds["step"].values[-1])

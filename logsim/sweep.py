@@ -92,9 +92,10 @@ class RunSummary:
         if not count:
             return None
         more = "" if count <= len(cells) else f" and {count - len(cells)} more"
-        return (f"{count} of {self.trajectories} trajectories froze: their updates became "
-                f"exactly zero (an underflow at huge margins, or a flat region such as hinge "
-                f"past the margin; see frozen_at): {'; '.join(cells)}{more}")
+        return (f"{count} of {self.trajectories} trajectories stopped moving: from some step "
+                f"on their weights never changed (converged to float64 resolution, updates "
+                f"that underflow at huge margins, or a flat region such as hinge past the "
+                f"margin; see frozen_at): {'; '.join(cells)}{more}")
 
 
 class InstabilityWarning(RuntimeWarning):

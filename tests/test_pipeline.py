@@ -282,7 +282,7 @@ def test_optimisers_long_run_records_and_freezing_are_stored(tmp_path, capsys):
     out = tmp_path / "o.nc"
     assert main(["run", _write(tmp_path, scen), "-o", str(out), "--quiet"]) == 0
     err = capsys.readouterr().err
-    assert "trajectories froze: their updates became exactly zero" in err
+    assert "trajectories stopped moving: from some step on their weights never changed" in err
     assert main(["show", str(out)]) == 0
     frozen = int(np.isfinite(ds["frozen_at"].values).sum())
     assert f"frozen: {frozen} of 12 trajectories stopped moving" in capsys.readouterr().out
