@@ -31,7 +31,7 @@ import numpy as np
 from logsim import metrics
 from logsim._exp import exp_nonpositive, fma
 from logsim._jit import called, helper, in_threads, ordered_sums, pieces
-from logsim.losses import LOGISTIC, loss_value
+from logsim.losses import LOGISTIC, loss_value_call
 
 __all__ = ["SCORES", "platt_fit_rows", "score_rows", "score_weights"]
 
@@ -186,7 +186,7 @@ def _score(z, y, p_true, code, edges, calibration, half, a, b, scratch, hist, ou
     if code != LOGISTIC:
         loss = 0.0
         for i in range(n):
-            loss += loss_value(code, z[i], y[i], 0.0, 0.0)
+            loss += loss_value_call(code, z[i], y[i], 0.0, 0.0)
     out[0] = loss / n
     out[1] = correct / n
     out[2] = nll / n

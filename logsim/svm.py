@@ -132,11 +132,92 @@ def label_signs(y) -> np.ndarray:
 
 
 @called
-def _lstsq_svd(A, b):
-    """Least-norm least-squares solution of ``A x = b`` (LAPACK ``gelsd``), with NumPy's
-    default cut-off: singular values below ``eps max(A.shape) sigma_max`` count as 0."""
-    cut = np.finfo(np.float64).eps * max(A.shape[0], A.shape[1])
-    return np.linalg.lstsq(np.ascontiguousarray(A), b, rcond=cut)[0]
+def _jacobi_lstsq(A, b):
+    """Least-norm least-squares solution of ``A x = b`` by a one-sided Jacobi SVD.
+
+    Hestenes' method on the columns of the tall form of ``A`` (``A`` itself, or ``A^T``
+    when ``A`` is wide): plane rotations until every pair of columns is orthogonal to
+    ``eps``, which gives the singular values to high relative accuracy (Demmel & Veselic
+    1992). Singular values below ``eps max(A.shape) sigma_max`` count as 0 (NumPy's
+    ``lstsq`` cut-off). For the rare nearly rank-deficient systems of Wolfe's algorithm
+    (:func:`_lstsq`); LAPACK's ``gelsd`` through ``np.linalg.lstsq`` cost 8 s of every
+    cold compile.
+    """
+    eps = np.finfo(np.float64).eps
+    m, n = A.shape
+    wide = m < n
+    p, q = (n, m) if wide else (m, n)
+    M = np.empty((p, q))  # the tall form, p >= q
+    for i in range(m):
+        for j in range(n):
+            if wide:
+                M[j, i] = A[i, j]
+            else:
+                M[i, j] = A[i, j]
+    V = np.zeros((q, q))
+    for k in range(q):
+        V[k, k] = 1.0
+    for _ in range(100):
+        rotated = False
+        for i in range(q - 1):
+            for j in range(i + 1, q):
+                alpha = 0.0
+                beta = 0.0
+                gamma = 0.0
+                for r in range(p):
+                    alpha += M[r, i] * M[r, i]
+                    beta += M[r, j] * M[r, j]
+                    gamma += M[r, i] * M[r, j]
+                if abs(gamma) <= eps * np.sqrt(alpha * beta):
+                    continue
+                rotated = True
+                zeta = (beta - alpha) / (2.0 * gamma)
+                t = (1.0 if zeta >= 0 else -1.0) / (abs(zeta) + np.sqrt(1.0 + zeta * zeta))
+                c = 1.0 / np.sqrt(1.0 + t * t)
+                s = c * t
+                for r in range(p):
+                    mi = M[r, i]
+                    M[r, i] = c * mi - s * M[r, j]
+                    M[r, j] = s * mi + c * M[r, j]
+                for r in range(q):
+                    vi = V[r, i]
+                    V[r, i] = c * vi - s * V[r, j]
+                    V[r, j] = s * vi + c * V[r, j]
+        if not rotated:
+            break
+    sigma = np.empty(q)
+    for k in range(q):
+        total = 0.0
+        for r in range(p):
+            total += M[r, k] * M[r, k]
+        sigma[k] = np.sqrt(total)
+    top = 0.0
+    for k in range(q):
+        top = max(top, sigma[k])
+    cut = eps * max(m, n) * top
+    # tall form T = M-columns = U diag(sigma) (U = M / sigma), T = M_orig V^-T: T V = M
+    if not wide:  # A = U S V^T: x = V S+ U^T b
+        x = np.zeros(n)
+        for k in range(q):
+            if sigma[k] > cut:
+                proj = 0.0
+                for r in range(p):
+                    proj += M[r, k] * b[r]
+                coef = proj / (sigma[k] * sigma[k])
+                for r in range(n):
+                    x[r] += coef * V[r, k]
+        return x
+    # A^T = U S V^T, so A = V S U^T: x = U S+ V^T b
+    x = np.zeros(n)
+    for k in range(q):
+        if sigma[k] > cut:
+            proj = 0.0
+            for r in range(q):
+                proj += V[r, k] * b[r]
+            coef = proj / (sigma[k] * sigma[k])
+            for r in range(p):
+                x[r] += coef * M[r, k]
+    return x
 
 
 @helper
@@ -169,7 +250,11 @@ def _householder(A):
                 dot += V[j, i] * R[i, c]
             for i in range(j, m):
                 R[i, c] -= 2.0 * dot * V[j, i]
-    return R[:n].copy(), V
+    out = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = R[i, j]
+    return out, V
 
 
 @helper
@@ -193,13 +278,20 @@ def _lstsq(A, b):
     Householder QR of ``A`` (tall: ``x = R^-1 Q^T b``) or of ``A^T`` (wide: ``x = Q R^-T b``,
     the least-norm solution), backward stable like the SVD for a matrix of full rank;
     where a diagonal entry of ``R`` is below ``eps max(A.shape)`` of the largest (rank
-    deficient or nearly so) the SVD (:func:`_lstsq_svd`) decides instead, with NumPy's
+    deficient or nearly so) the SVD (:func:`_jacobi_lstsq`) decides instead, with NumPy's
     cut-off. LAPACK's ``gelsd`` costs about 25 us per call on these sizes, mostly fixed
     overhead, and a data set that is not separable needs dozens of calls.
     """
     m, n = A.shape
     tall = m >= n
-    R, V = _householder(A if tall else np.ascontiguousarray(A.T))
+    if tall:
+        R, V = _householder(A)
+    else:
+        AT = np.empty((n, m))
+        for i in range(m):
+            for j in range(n):
+                AT[j, i] = A[i, j]
+        R, V = _householder(AT)
     k = R.shape[0]
     big = 0.0
     small = np.inf
@@ -207,7 +299,7 @@ def _lstsq(A, b):
         big = max(big, abs(R[i, i]))
         small = min(small, abs(R[i, i]))
     if not small > np.finfo(np.float64).eps * max(m, n) * big:
-        return _lstsq_svd(A, b)
+        return _jacobi_lstsq(A, b)
     if tall:
         y = b.copy()
         _reflect(V, y, False)
@@ -228,7 +320,7 @@ def _lstsq(A, b):
     return y
 
 
-@helper
+@called
 def _affine_min_norm(ZS):
     """Affine weights ``mu`` (sum 1) and the min-norm point ``v`` of ``aff{rows of ZS}``.
 
@@ -240,20 +332,45 @@ def _affine_min_norm(ZS):
     ``z_iᵀv / ||v||²``. If ``Z_S w = 1`` is inconsistent (``0 ∈ aff``), falls back to
     ``v = z_0 + sum_k c_k (z_k - z_0)`` with ``c`` from a least-squares solve.
     """
-    k = ZS.shape[0]
+    k, d = ZS.shape
     if k == 1:
         return np.ones(1), ZS[0].copy()
     w = _lstsq(ZS, np.ones(k))
-    ww = np.dot(w, w)
-    if ww > 0 and np.all(np.abs(ZS @ w - 1.0) <= 1e-9):
-        alpha = _lstsq(ZS.T, w)
-        return alpha / ww, w / ww
-    D = ZS[1:] - ZS[0]
-    c = _lstsq(D.T, -ZS[0])
+    ww = 0.0
+    for j in range(d):
+        ww += w[j] * w[j]
+    consistent = ww > 0
+    for i in range(k):
+        row = 0.0
+        for j in range(d):
+            row += ZS[i, j] * w[j]
+        consistent = consistent and abs(row - 1.0) <= 1e-9
+    if consistent:
+        ZT = np.empty((d, k))
+        for i in range(k):
+            for j in range(d):
+                ZT[j, i] = ZS[i, j]
+        alpha = _lstsq(ZT, w)
+        for i in range(k):
+            alpha[i] /= ww
+        for j in range(d):
+            w[j] /= ww
+        return alpha, w
+    D = np.empty((d, k - 1))  # columns z_k - z_0
+    for c in range(k - 1):
+        for j in range(d):
+            D[j, c] = ZS[c + 1, j] - ZS[0, j]
+    c = _lstsq(D, -ZS[0])
     mu = np.empty(k)
-    mu[0] = 1.0 - c.sum()
-    mu[1:] = c
-    return mu, mu @ ZS
+    mu[0] = 1.0
+    for q in range(k - 1):
+        mu[0] -= c[q]
+        mu[q + 1] = c[q]
+    v = np.zeros(d)
+    for i in range(k):
+        for j in range(d):
+            v[j] += mu[i] * ZS[i, j]
+    return mu, v
 
 
 @called
@@ -265,63 +382,117 @@ def _wolfe(Z, tol, max_iter):
     point of ``aff(Z[S])`` and lies in the relative interior of ``conv(Z[S])``, and
     ``||x||`` strictly decreases. Compiled because a data set that is not separable takes
     dozens of small least-squares solves, whose NumPy call overhead (about 1.4 ms for
-    n = 200, d = 10) was most of a sweep's per-data-set cost.
+    n = 200, d = 10) was most of a sweep's per-data-set cost; written in plain loops
+    (fixed-capacity arrays for the corral) so that it compiles in seconds.
     """
     eps = np.finfo(np.float64).eps
     n, d = Z.shape
-    norms2 = np.empty(n)
+    cap = n + 1  # corral size: at most d + 1 in exact arithmetic, never above n + 1
+    R2 = 0.0
+    j0 = 0
+    best = np.inf
     for i in range(n):
-        norms2[i] = np.dot(Z[i], Z[i])
-    R = np.sqrt(norms2.max())
-    j0 = np.argmin(norms2)
-    S = np.array([j0])
-    lam = np.ones(1)
+        total = 0.0
+        for j in range(d):
+            total += Z[i, j] * Z[i, j]
+        R2 = max(R2, total)
+        if total < best:
+            best = total
+            j0 = i
+    R = np.sqrt(R2)
+    S = np.empty(cap, dtype=np.int64)
+    lam = np.empty(cap)
+    S[0] = j0
+    lam[0] = 1.0
+    size = 1
     x = Z[j0].copy()
-    xx = np.dot(x, x)
+    xx = best
+    S_new = np.empty(cap, dtype=np.int64)
+    lam_new = np.empty(cap)
     for _ in range(max_iter):
-        g = Z @ x
-        j = np.argmin(g)
+        j = 0
+        low = np.inf
+        for i in range(n):
+            g = 0.0
+            for c in range(d):
+                g += Z[i, c] * x[c]
+            if g < low:
+                low = g
+                j = i
         # Stop when every z_i has z_iᵀx >= ||x||² up to the relative tolerance and the
         # round-off of the products (about eps * ||z|| ||x|| per entry).
         slack = tol * xx + 16 * eps * R * np.sqrt(xx) * np.sqrt(d)
-        if g[j] >= xx - slack or np.any(S == j):
+        in_corral = False
+        for q in range(size):
+            in_corral = in_corral or S[q] == j
+        if low >= xx - slack or in_corral:
             break
-        S_new = np.append(S, j)
-        lam_new = np.append(lam, 0.0)
+        for q in range(size):
+            S_new[q] = S[q]
+            lam_new[q] = lam[q]
+        S_new[size] = j
+        lam_new[size] = 0.0
+        k = size + 1
         found = False
         x_new = np.empty(d)
-        for _minor in range(S_new.shape[0] + 1):
-            mu, v = _affine_min_norm(Z[S_new])
-            if np.all(mu > 0):
-                lam_new = mu
+        for _minor in range(k + 1):
+            ZS = np.empty((k, d))
+            for q in range(k):
+                for c in range(d):
+                    ZS[q, c] = Z[S_new[q], c]
+            mu, v = _affine_min_norm(ZS)
+            positive = True
+            for q in range(k):
+                positive = positive and mu[q] > 0
+            if positive:
+                for q in range(k):
+                    lam_new[q] = mu[q]
                 x_new = v
                 found = True
                 break
             # Move from lam towards mu until the first weight hits zero (theta in [0, 1]
             # because lam >= 0 >= mu there); that point leaves the corral.
-            shrink = (mu <= 0) & (lam_new > mu)
-            if np.any(shrink):
-                ratios = np.full(mu.shape[0], np.inf)
-                for q in range(mu.shape[0]):
-                    if shrink[q]:
-                        ratios[q] = lam_new[q] / (lam_new[q] - mu[q])
-                k = np.argmin(ratios)
-                theta = ratios[k]
-                lam_new = theta * mu + (1.0 - theta) * lam_new
-                lam_new[k] = 0.0
-            else:
-                lam_new = mu
-            keep = lam_new > 0
-            S_new = S_new[keep]
-            lam_new = lam_new[keep]
-            lam_new = lam_new / lam_new.sum()
+            leave = -1
+            theta = np.inf
+            for q in range(k):
+                if mu[q] <= 0 and lam_new[q] > mu[q]:
+                    ratio = lam_new[q] / (lam_new[q] - mu[q])
+                    if ratio < theta:
+                        theta = ratio
+                        leave = q
+            for q in range(k):
+                lam_new[q] = mu[q] if leave < 0 else theta * mu[q] + (1.0 - theta) * lam_new[q]
+            if leave >= 0:
+                lam_new[leave] = 0.0
+            kept = 0
+            total = 0.0
+            for q in range(k):
+                if lam_new[q] > 0:
+                    S_new[kept] = S_new[q]
+                    lam_new[kept] = lam_new[q]
+                    total += lam_new[q]
+                    kept += 1
+            k = kept
+            for q in range(k):
+                lam_new[q] /= total
         if not found:
-            x_new = lam_new @ Z[S_new]
-        xx_new = np.dot(x_new, x_new)
+            for c in range(d):
+                x_new[c] = 0.0
+            for q in range(k):
+                for c in range(d):
+                    x_new[c] += lam_new[q] * Z[S_new[q], c]
+        xx_new = 0.0
+        for c in range(d):
+            xx_new += x_new[c] * x_new[c]
         if not xx_new < xx:
             break  # round-off stall: keep the previous (better) corral
-        S, lam, x, xx = S_new, lam_new, x_new, xx_new
-    return S, lam, x
+        for q in range(k):
+            S[q] = S_new[q]
+            lam[q] = lam_new[q]
+        size = k
+        x = x_new
+        xx = xx_new
+    return S[:size].copy(), lam[:size].copy(), x
 
 
 def _roundoff(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
