@@ -30,14 +30,13 @@ import logging
 import os
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from types import MappingProxyType
 from typing import Any
 
 from logsim.chunk import ChunkResult, compute_chunk
-from logsim.planner import Plan, make_plan
+from logsim.planner import Plan
 from logsim.scenario import Scenario
 
 #: Seconds to reach a scheduler before giving up with a clear error.
@@ -141,12 +140,6 @@ def _run_chunk(chunk: int, spec: PlanSpec, processes_per_host: dict[str, int]) -
     with _KERNEL_LOCK:
         numba.set_num_threads(threads)
         return compute_chunk(plan, chunk)
-
-
-def _timed_chunk(chunk, spec, processes_per_host) -> tuple[ChunkResult, float]:
-    t0 = time.perf_counter()
-    result = _run_chunk(chunk, spec, processes_per_host)
-    return result, time.perf_counter() - t0
 
 
 def numba_stats() -> dict[str, dict[str, int]]:
@@ -336,78 +329,3 @@ def dask_chunks(
     with connect(scheduler) as client:
         futures = _submit(client, PlanSpec.of(plan, threads), chunks)
         yield from _results(client, futures)
-
-
-# --------------------------------------------------------------------------- benchmark
-
-
-def overhead_benchmark(
-    scenario, n_workers: int = 2, *, chunk_size: int | None = None, scheduler=None
-) -> dict:
-    """Time one sweep in this process and on ``n_workers`` Dask worker processes.
-
-    Method: both sides are warmed first (kernels loaded from the on-disk
-    cache, data drawn; one chunk per worker), then the same chunks are timed
-    in this process (Numba threads = all cores) and on the cluster (started
-    and closed outside the timing, reported as ``startup_seconds``). Each
-    task also times its own :func:`~logsim.chunk.compute_chunk` call.
-
-    Parameters
-    ----------
-    scenario : path, mapping or Scenario
-    n_workers : int
-        Worker processes of the ``LocalCluster`` started for the measurement.
-    chunk_size : int, optional
-        Grid cells per chunk (default: as ``logsim run``).
-    scheduler : str or Client, optional
-        Measure on this cluster instead (its worker count is used).
-
-    Returns
-    -------
-    dict
-        ``chunks``, ``n_workers``, ``local_seconds``, ``dask_seconds``,
-        ``startup_seconds``, ``compute_seconds`` (sum over tasks of the time
-        inside ``compute_chunk``), ``overhead_per_chunk_seconds`` =
-        ``(n_workers * dask_seconds - compute_seconds) / chunks`` (worker time
-        per chunk not spent computing: scheduling, shipping the plan and the
-        result, idle tail) and ``wall_overhead_per_chunk_seconds`` =
-        ``(dask_seconds - local_seconds) / chunks`` (what a chunk costs on the
-        cluster beyond a local run on the same cores).
-    """
-    plan = make_plan(scenario, chunk_size)
-    chunks = list(range(plan.n_chunks))
-    compute_chunk(plan, 0)  # warm: kernels from the cache, data draws
-    t0 = time.perf_counter()
-    for c in chunks:
-        compute_chunk(plan, c)
-    local = time.perf_counter() - t0
-
-    t_start = time.perf_counter()
-    with connect(f"local:{n_workers}" if scheduler is None else scheduler) as client:
-        if scheduler is None:
-            client.wait_for_workers(n_workers)
-        startup = time.perf_counter() - t_start
-        workers = list(client.scheduler_info(n_workers=-1)["workers"])
-        spec = PlanSpec.of(plan)
-        hosts = processes_per_host(client)
-        client.gather(
-            [client.submit(_run_chunk, 0, spec, hosts, workers=[w], pure=False) for w in workers]
-        )
-        t0 = time.perf_counter()
-        compute = sum(
-            seconds for _, seconds in _results(client, _submit(client, spec, chunks, _timed_chunk))
-        )
-        on_dask = time.perf_counter() - t0
-        t_close = time.perf_counter()
-    startup += time.perf_counter() - t_close
-    n, w = len(chunks), len(workers)
-    return {
-        "chunks": n,
-        "n_workers": w,
-        "local_seconds": local,
-        "dask_seconds": on_dask,
-        "startup_seconds": startup,
-        "compute_seconds": compute,
-        "overhead_per_chunk_seconds": (w * on_dask - compute) / n,
-        "wall_overhead_per_chunk_seconds": (on_dask - local) / n,
-    }

@@ -298,8 +298,14 @@ def test_plan_spec_pickles_and_rebuilds_the_same_plan(scenarios):
 
 
 def test_overhead_benchmark_reports(client, scenarios):
-    report = ld.overhead_benchmark(scenarios["small"], chunk_size=1, scheduler=client)
+    from logsim.bench.dask_overhead import overhead_benchmark
+
+    report = overhead_benchmark(scenarios["small"], chunk_size=1, scheduler=client)
     assert report["chunks"] == 12 and report["n_workers"] == 2
     for key in ("local_seconds", "dask_seconds", "compute_seconds"):
         assert report[key] > 0
     assert {"overhead_per_chunk_seconds", "wall_overhead_per_chunk_seconds"} <= set(report)
+    assert report["client_cpu_seconds"] > 0 and report["worker_cpu_seconds"] > 0
+    assert report["client_cpu_share"] == pytest.approx(
+        report["client_cpu_seconds"]
+        / (report["client_cpu_seconds"] + report["worker_cpu_seconds"]))

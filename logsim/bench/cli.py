@@ -72,10 +72,10 @@ def measure_dask(scenario, n_workers: int = 2) -> dict:
 
     ``scenario`` is a file or a bundled scenario's name
     (:func:`logsim.scenario_files.resolve`). See
-    :func:`logsim.distributed.overhead_benchmark` for the method; the per-chunk overhead
+    :func:`logsim.bench.dask_overhead.overhead_benchmark` for the method; the per-chunk overhead
     is worker time per chunk not spent in the kernel.
     """
-    from logsim.distributed import overhead_benchmark
+    from logsim.bench.dask_overhead import overhead_benchmark
     from logsim.scenario_files import resolve
 
     path = resolve(scenario)

@@ -106,6 +106,12 @@ def format_table(result: dict) -> str:
                       f"{dk['dask_seconds']:.2f} s (+ {dk['startup_seconds']:.1f} s start-up); "
                       f"overhead {dk['overhead_per_chunk_seconds'] * 1e3:.1f} ms of worker "
                       f"time per chunk"]
+        if "client_cpu_share" in dk:
+            met = "met" if dk["client_cpu_share"] <= 0.10 else "NOT met"
+            lines.append(f"{'':4}logsim run --scheduler: the client used "
+                         f"{dk['client_cpu_seconds']:.2f} s of CPU, the workers "
+                         f"{dk['worker_cpu_seconds']:.2f} s: {dk['client_cpu_share']:.1%} "
+                         f"(target <= 10%: {met})")
     p = result["peaks"]
     lines += ["", f"peaks: dgemm {p['dgemm_flop_per_s'] / 1e9:.1f} GFLOP/s, logsim._exp.exp "
                   f"{p['exp_per_s'] / 1e9:.2f} G/s ({p['exp_threads']} threads); "
