@@ -120,6 +120,8 @@ def _client_cpu_share(client, scenario, *, chunk_size: int) -> dict:
     from logsim.sweep import run_to_file
 
     with tempfile.TemporaryDirectory() as tmp:
+        # once to warm this process's writing path (first imports, netCDF set-up)
+        run_to_file(scenario, Path(tmp) / "warm.nc", chunk_size=chunk_size, scheduler=client)
         workers_before = _worker_cpu_seconds(client)
         mine = time.process_time()
         run_to_file(scenario, Path(tmp) / "dask.nc", chunk_size=chunk_size, scheduler=client)
