@@ -44,6 +44,7 @@ __all__ = [
     "entropy_floor",
     "hinge_active_fraction",
     "kl_gap",
+    "logistic_fit",
     "mce",
     "mean_abs_logit",
     "mean_confidence",
@@ -485,36 +486,66 @@ def platt_fit(z, y, *, max_iter: int = 100) -> tuple[float, float]:
     if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     t, b0 = platt_targets(y)
+    theta, _ = logistic_fit(np.column_stack([z, np.ones_like(z)]), t, w0=[0.0, b0],
+                            max_iter=max_iter)
+    return float(theta[0]), float(theta[1])
 
-    def objective(theta):
-        f = theta[0] * z + theta[1]
-        return float(np.sum(t * softplus(-f) + (1.0 - t) * softplus(f)))
 
-    theta = np.array([0.0, b0])
-    obj = objective(theta)
+def logistic_fit(X, t, *, w0=None, average: bool = False, tol: float = 1e-26,
+                 max_iter: int = 100, max_norm: float = np.inf):
+    """Minimise the cross-entropy of targets ``t`` against ``sigmoid(X w)`` by Newton's method.
+
+    The objective is ``F(w) = sum_i t_i sp(-x_i.w) + (1 - t_i) sp(x_i.w)`` (divided by ``n``
+    with ``average``), ``sp`` the softplus; each step is the least-norm Newton step
+    ``-pinv(H) g`` (a singular Hessian, e.g. a constant column, is allowed), followed by
+    Armijo backtracking (Lin, Lin & Weng, Mach. Learn. 2007). It stops when the Newton
+    decrement ``-g.step`` is at most ``tol max(F, 1)``, or when no step decreases ``F`` at
+    round-off level. Used by :func:`platt_fit` (two columns, ``z`` and 1) and by the claim
+    studies (the minimiser of a soft-target logistic regression); the compiled Platt fits
+    (:mod:`logsim.metric_kernels`) are tested against it.
+
+    Returns
+    -------
+    (w, converged) : ndarray (d,), bool
+        ``converged`` is False when ``max_iter`` ran out or ``||w||`` passed ``max_norm``
+        (no minimiser: the weights run off, as on separable hard labels).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    scale = 1.0 / len(t) if average else 1.0
+    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=np.float64)
+
+    def objective(w):
+        f = X @ w
+        return float(np.sum(t * softplus(-f) + (1.0 - t) * softplus(f))) * scale
+
+    obj = objective(w)
     for _ in range(int(max_iter)):
-        f = theta[0] * z + theta[1]
+        f = X @ w
         r = sigmoid(f) - t  # d loss / d f
-        w = sigmoid(f) * sigmoid(-f)  # d² loss / d f²
-        grad = np.array([r @ z, r.sum()])
-        hess = np.array([[w @ (z * z), w @ z], [w @ z, w.sum()]])
-        # Least-norm Newton step: the Hessian is singular only if z is constant.
+        h = sigmoid(f) * sigmoid(-f)  # d² loss / d f²
+        grad = (X.T @ r) * scale
+        hess = ((X * h[:, None]).T @ X) * scale
         step = -np.linalg.lstsq(hess, grad, rcond=None)[0]
         decrement = -float(grad @ step)  # Newton decrement², >= 0
-        if decrement <= 1e-26 * max(obj, 1.0):
-            break
+        if decrement <= tol * max(obj, 1.0):
+            return w, True
         s = 1.0
         while True:
-            cand = theta + s * step
+            cand = w + s * step
             cand_obj = objective(cand)
-            # Armijo condition; stop halving once the step no longer moves theta.
+            # Armijo condition; stop halving once the step no longer moves w.
             if cand_obj <= obj - 1e-4 * s * decrement or s < 1e-10:
                 break
             s *= 0.5
         if cand_obj > obj:
-            break  # no decrease at round-off level: converged
-        theta, obj = cand, cand_obj
-    return float(theta[0]), float(theta[1])
+            return w, True  # no decrease at round-off level: converged
+        w, obj = cand, cand_obj
+        if np.linalg.norm(w) > max_norm:
+            return w, False
+    return w, False
 
 
 def platt_targets(y: np.ndarray) -> tuple[np.ndarray, float]:
