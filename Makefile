@@ -1,6 +1,7 @@
 # Two entry points that work on a fresh machine with only Python and make:
 #   make demo   set up .venv and run the default scenario end to end
 #   make test   set up .venv with test extras, lint, and run the test suite
+#   make notebooks   install Jupyter and rebuild and execute the claim notebooks
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,8 +9,9 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BENCH := $(VENV)/.installed-bench
+STAMP_NOTEBOOKS := $(VENV)/.installed-notebooks
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +41,16 @@ $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 # Benchmark suite: all workloads, table on stdout, JSON + figure under benchmarks/ (~5 min).
 bench: $(STAMP_BENCH)
 	$(BIN)/logsim bench --json benchmarks/latest.json --plot benchmarks/latest.png
+
+$(STAMP_NOTEBOOKS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
+	touch $@ $(STAMP_RUN)
+
+# Rebuild every claim notebook from notebooks/build.py and execute it, so it is stored
+# with its outputs (about a minute; the small claim results under results/claims are
+# run first where missing). Open them with: .venv/bin/jupyter lab notebooks/
+notebooks: $(STAMP_NOTEBOOKS)
+	$(BIN)/python notebooks/build.py
 
 clean:
 	rm -rf $(VENV) results build *.egg-info
