@@ -76,8 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     cite.add_argument("result", help="a .nc file written by logsim run")
 
     plot = _verb(sub, "plot", "figures of a stored result",
-        "Write PNG and PDF figures of a stored result.",
-        "logsim plot results/quickstart.nc -o results/quickstart-figures")
+        "Write PNG and PDF figures of a stored result: every figure kind its variables and "
+        "grid support (logsim plot --kind lists the kinds), or the kinds named. Runs that "
+        "diverged are left out of every figure, which says how many.",
+        "logsim plot results/quickstart.nc -o results/quickstart-figures\n"
+        "  logsim plot results/claims/calibration-small.nc --kind claim reliability")
     plot.add_argument("result", nargs="?", help="a .nc file written by logsim run")
     plot.add_argument("-o", "--output", metavar="DIR",
                       help="folder for the figures (default: <result>-figures)")

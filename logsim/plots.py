@@ -627,12 +627,11 @@ def _needs_variables(ds, names) -> str:
 
 
 def _missing_claim(ds) -> str:
-    from logsim.studies import studies, study_for
+    from logsim.studies import study_for
 
     if study_for(_name(ds)) is None:
-        names = ", ".join(s.scenario_name for s in studies())
-        return (f"scenario {_name(ds)!r} is not one of the claims' scenarios ({names}, or "
-                "their -small versions)")
+        return (f"scenario {_name(ds)!r} is not one of the claims' scenarios (logsim claims "
+                "runs those)")
     return ""
 
 
