@@ -379,3 +379,27 @@ def test_claim_kind_draws_the_studys_figures(tmp_path, figures):
     assert main(["plot", str(path), "--kind", "claim", "-o", str(tmp_path / "f")]) == 0
     assert sorted(figures) == ["error_signal-small-gradient-equals-p-minus-y"]
     assert (tmp_path / "f" / "error_signal-small-gradient-equals-p-minus-y.png").is_file()
+
+
+def test_runs_flagged_unstable_are_left_out_too(diverging, tmp_path, figures):
+    """Where a result stores `unstable` (loss ended far above its start), those runs are
+    masked like diverged ones and counted apart."""
+    ds = open_results(diverging)
+    diverged = ds["diverged"].values
+    unstable = diverged.copy()
+    grew = (0, 1, 2)  # loss=logistic, learning_rate=50, seed=2: finite, but flagged here
+    assert not diverged[grew]
+    unstable[grew] = True
+    flagged = ds.assign(unstable=(ds["diverged"].dims, unstable))
+    masked, note = plots._mask(flagged)
+    assert np.isnan(masked["train_loss"].values[grew]).all()
+    assert np.isfinite(ds["train_loss"].values[grew]).all()
+    n = int(diverged.sum())
+    assert note.startswith(f"{n + 1} of {diverged.size} runs left out: {n} diverged (overflow) "
+                           "and 1 unstable (loss grew)")
+    plots.plot_result(flagged, tmp_path, kinds=["loss"])
+    axes = figures["plots-diverging-loss-vs-step"].axes
+    median = _lines(axes[0])[1][1]  # logistic, learning rate 50: seeds 0, 1, 3 remain
+    cell = ds["train_loss"].sel(loss="logistic", learning_rate=50.0)
+    want = _median(cell.isel(seed=[0, 1, 3]).transpose("seed", "step").values, 0)
+    np.testing.assert_allclose(median, want, rtol=1e-12)
