@@ -2,6 +2,7 @@
 #   make demo   set up .venv and run the default scenario end to end
 #   make test   set up .venv with test extras, lint, and run the test suite
 #   make test-fast   the same without the slow, Dask, notebook and JAX tests (about a minute)
+#   make notebooks   install Jupyter and rebuild and execute the claim notebooks
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,8 +10,9 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BENCH := $(VENV)/.installed-bench
+STAMP_NOTEBOOKS := $(VENV)/.installed-notebooks
 
-.PHONY: demo test test-fast lint bench wheel-check clean
+.PHONY: demo test test-fast lint bench wheel-check notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +50,16 @@ bench: $(STAMP_BENCH)
 # Build the wheel, install it in a fresh venv, run it from an empty folder (minutes).
 wheel-check:
 	.ci/wheel-check
+
+$(STAMP_NOTEBOOKS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
+	touch $@ $(STAMP_RUN)
+
+# Rebuild every claim notebook from notebooks/build.py and execute it, so it is stored
+# with its outputs (about a minute; the small claim results under results/claims are
+# run first where missing). Open them with: .venv/bin/jupyter lab notebooks/
+notebooks: $(STAMP_NOTEBOOKS)
+	$(BIN)/python notebooks/build.py
 
 clean:
 	rm -rf $(VENV) results build *.egg-info

@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
                           "processes on this machine (needs the 'dask' extra)")
 
     lst = _verb(sub, "list", "list scenarios and stored results",
-        "List the scenarios under DIR/scenarios and the results under DIR/results.",
+        "List the scenario files under DIR/scenarios (and its sub-folders), scenario files "
+        "in DIR itself, the scenarios bundled with logsim, and the results under "
+        "DIR/results (and its sub-folders, such as results/claims).",
         "logsim list .")
     lst.add_argument("directory", nargs="?", default=".", metavar="DIR",
                      help="project folder (default: the current one)")
@@ -76,15 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     cite.add_argument("result", help="a .nc file written by logsim run")
 
     plot = _verb(sub, "plot", "figures of a stored result",
-        "Write PNG and PDF figures of a stored result.",
-        "logsim plot results/quickstart.nc -o results/quickstart-figures")
-    plot.add_argument("result", help="a .nc file written by logsim run")
+        "Write PNG and PDF figures of a stored result: every figure kind its variables and "
+        "grid support (logsim plot --kind lists the kinds), or the kinds named. Runs that "
+        "diverged are left out of every figure, which says how many.",
+        "logsim plot results/quickstart.nc -o results/quickstart-figures\n"
+        "  logsim plot results/claims/calibration-small.nc --kind claim reliability")
+    plot.add_argument("result", nargs="?", help="a .nc file written by logsim run")
     plot.add_argument("-o", "--output", metavar="DIR",
                       help="folder for the figures (default: <result>-figures)")
-    plot.add_argument("--kind", nargs="+", metavar="KIND",
-                      help="figure kinds: claim (the figures of the claim whose scenario made "
-                           "the result), loss (loss against step), final (test metrics after "
-                           "the last step); default: all that apply")
+    plot.add_argument("--kind", nargs="*", metavar="KIND",
+                      help="figure kinds to draw (default: every kind the result supports; "
+                           "the others are named on stderr with the reason); --kind alone "
+                           "or --kind list prints the kinds, one line each")
     schema = _verb(sub, "schema", "the scenario reference: every table, key and default",
         "Print every scenario key with its type, default, allowed values and the data kinds "
         "it belongs to (all tables, or one), as docs/scenarios.md has them.",
@@ -205,37 +210,101 @@ def _run(args) -> int:
     return 0
 
 
-def _list(args) -> int:
+def _scenario_description(path: Path) -> str | None:
+    """A scenario file's description, None for a TOML file that is not a scenario."""
     import tomllib
 
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        return f"(unreadable: {exc})"
+    if "data" not in doc and "grid" not in doc:
+        return None
+    return str(doc.get("description", ""))
+
+
+def _bundled_scenarios() -> Path | None:
+    """The folder of the scenarios that ship with logsim."""
+    try:
+        from logsim import scenario_files
+    except ImportError:
+        from logsim.studies.base import SCENARIO_DIR
+
+        return SCENARIO_DIR if SCENARIO_DIR.is_dir() else None
+    folder = scenario_files.directory()
+    return folder if folder.is_dir() else None
+
+
+def _list(args) -> int:
     from logsim.store import ResultError, open_results
 
     root = Path(args.directory)
-    scen = sorted((root / "scenarios").glob("*.toml"))
-    print(f"scenarios ({root / 'scenarios'}):")
-    for path in scen:
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise InputError(f"{root} {what}; give a project folder (one with scenarios/ or "
+                         "results/), or nothing for the current folder")
+
+    def shown(path: Path, base: Path) -> str:
         try:
-            desc = tomllib.loads(path.read_text()).get("description", "")
-        except (tomllib.TOMLDecodeError, OSError) as exc:
-            desc = f"(unreadable: {exc})"
-        print(f"  {path.stem:<24} {desc}")
-    if not scen:
-        print("  (none)")
-    res = sorted((root / "results").glob("*.nc"))
-    print(f"results ({root / 'results'}):")
-    for path in res:
-        try:
-            ds = open_results(path, verify=False)
-        except ResultError as exc:
-            print(f"  {path.name:<24} (not a readable logsim result: {exc})")
-            continue
-        dims = " x ".join(f"{k}={v}" for k, v in ds.sizes.items()
-                          if k not in ("sample", "test_sample", "feature"))
-        size = path.stat().st_size / 1e6
-        print(f"  {path.name:<24} {ds.attrs.get('scenario_name', '?'):<16} {dims:<40} "
-              f"{size:7.2f} MB  {ds.attrs['content_sha256'][:12]}")
-    if not res:
-        print("  (none)")
+            return str(path.relative_to(base))
+        except ValueError:
+            return str(path)
+
+    def table(title: str, rows, empty: str | None = "(none)") -> None:
+        if not rows and empty is None:
+            return
+        print(title)
+        widths = [max((len(r[i]) for r in rows if len(r) > i), default=0)
+                  for i in range(max((len(r) for r in rows), default=0))]
+        for row in rows:
+            cells = [f"{c:<{w}}" for c, w in zip(row[:-1], widths, strict=False)]
+            print("  " + "  ".join([*cells, row[-1]]).rstrip())
+        if not rows:
+            print(f"  {empty}")
+
+    seen: set[Path] = set()
+
+    def scenario_rows(paths, base: Path):
+        rows = []
+        for path in paths:
+            desc = _scenario_description(path)
+            if desc is not None and path.resolve() not in seen:
+                seen.add(path.resolve())
+                rows.append((shown(path, base).removesuffix(".toml"), desc))
+        return rows
+
+    folder = root / "scenarios"
+    table(f"scenarios ({folder}):", scenario_rows(sorted(folder.rglob("*.toml")), folder))
+    table(f"scenario files in {root}:", scenario_rows(sorted(root.glob("*.toml")), root),
+          empty=None)
+    bundled = _bundled_scenarios()
+    if bundled is not None:
+        table(f"bundled with logsim ({bundled}; run by name, as in logsim run quickstart):",
+              scenario_rows(sorted(bundled.glob("*.toml")), bundled), empty=None)
+
+    def result_rows(paths, base: Path):
+        rows = []
+        for path in paths:
+            name = shown(path, base)
+            try:
+                ds = open_results(path, verify=False)
+            except ResultError as exc:
+                rows.append((name, f"(not a readable logsim result: {exc})"))
+                continue
+            with ds:
+                dims = " x ".join(f"{k}={v}" for k, v in ds.sizes.items()
+                                  if k not in ("sample", "test_sample", "feature"))
+                rows.append((name, f"{ds.attrs.get('scenario_name', '?')}",
+                             f"{path.stat().st_size / 1e6:8.2f} MB",
+                             ds.attrs.get("content_sha256", "?")[:12], dims))
+        return rows
+
+    def results_in(folder: Path, pattern: str):
+        return sorted(p for p in folder.glob(pattern) if not p.name.startswith("."))
+
+    results = root / "results"
+    table(f"results ({results}):", result_rows(results_in(results, "**/*.nc"), results))
+    table(f"results in {root}:", result_rows(results_in(root, "*.nc"), root), empty=None)
     return 0
 
 
@@ -317,14 +386,30 @@ def _delegate(args) -> int:
 
 
 def _plot(args) -> int:
-    from logsim.plots import plot_result
+    from logsim.plots import KINDS, kinds_text, plot_result
     from logsim.store import open_results
 
+    if args.kind is not None and (not args.kind or "list" in args.kind):
+        print(kinds_text())
+        return 0
+    unknown = [k for k in args.kind or () if k not in KINDS]
+    if unknown:
+        raise InputError(f"unknown figure kind(s) {', '.join(unknown)}; allowed: "
+                         f"{', '.join(KINDS)} (logsim plot --kind lists them)")
+    if args.result is None:
+        raise InputError("which result? logsim plot RESULT.nc [--kind KIND ...] "
+                         "(logsim plot --kind lists the kinds)")
     ds = open_results(args.result)
     out = Path(args.output) if args.output else Path(str(Path(args.result).with_suffix("")) +
                                                      "-figures")
-    for path in plot_result(ds, out, kinds=args.kind):
+    plotted = plot_result(ds, out, kinds=args.kind)
+    for path in plotted.paths:
         print(f"wrote {path}")
+    if plotted.skipped:
+        print("logsim plot: skipped " + "; ".join(f"{k} ({why})" for k, why in
+                                                  plotted.skipped.items()), file=sys.stderr)
+    if not plotted.paths:
+        raise InputError(f"no figure of {args.result} can be drawn")
     return 0
 
 

@@ -542,24 +542,140 @@ def describe(path) -> dict:
 
 
 def citation(ds, path=None) -> tuple[str, str]:
-    """A BibTeX ``@misc`` entry and a one-line citation for a stored result."""
+    """BibTeX and a plain-text citation of a stored result, of the work its scenario
+    tests, and of logsim itself.
+
+    Returns
+    -------
+    bibtex : str
+        ``@misc`` entries: the result (scenario name and SHA-256, logsim version, creation
+        date, content SHA-256), each of the scenario's ``references`` (the reference as
+        written in the scenario, in ``note``), and the software as ``CITATION.cff``
+        describes it (title, authors, version, release date, licence).
+    text : str
+        The same, one line each.
+    """
+    import re
+    import tomllib
+    import unicodedata
+
     name = ds.attrs.get("scenario_name", "result")
     version = ds.attrs.get("logsim_version", "?")
     created = ds.attrs.get("date_created", "")
     year = created[:4] or "n.d."
     digest = ds.attrs["content_sha256"]
-    key = f"logsim_{name}_{digest[:8]}".replace("-", "_")
+    scenario_digest = ds.attrs.get("scenario_sha256", "")
+    key = re.sub(r"\W", "_", f"logsim_{name}_{digest[:8]}")
     where = f", file {Path(path).name}" if path else ""
-    bibtex = "\n".join([
+    entries = ["\n".join([
         f"@misc{{{key},",
-        f"  title        = {{logsim simulation result: {name}}},",
+        f"  title        = {{logsim simulation result: {_bibtex_escape(name)}}},",
         "  author       = {{logsim contributors}},",
         f"  year         = {{{year}}},",
-        f"  note         = {{Scenario {name}, logsim {version}, created {created}, "
-        f"content SHA-256 {digest}}},",
+        f"  note         = {{Scenario {_bibtex_escape(name)} (scenario SHA-256 "
+        f"{scenario_digest}), logsim {version}, created {created}, content SHA-256 {digest}}},",
         f"  howpublished = {{netCDF4 dataset{where}}},",
         "}",
-    ])
-    text = (f"logsim contributors ({year}). logsim simulation result \"{name}\" "
-            f"(logsim {version}, created {created}). SHA-256 {digest}.")
-    return bibtex, text
+    ])]
+    lines = [f"logsim contributors ({year}). logsim simulation result \"{name}\" "
+             f"(logsim {version}, created {created}). Scenario SHA-256 {scenario_digest}; "
+             f"content SHA-256 {digest}."]
+    try:
+        references = tomllib.loads(ds.attrs.get("scenario", "")).get("references", [])
+    except tomllib.TOMLDecodeError:
+        references = []
+    if not references:  # the scenario text is the source; the attribute joins it with "; "
+        stored = ds.attrs.get("references", "")
+        references = [r for r in stored.split("; ") if r and r != "logsim"]
+    keys: set[str] = set()
+    for ref in references:
+        ascii_ref = unicodedata.normalize("NFKD", ref).encode("ascii", "ignore").decode()
+        first = re.match(r"\W*(\w+)", ascii_ref)
+        when = re.search(r"\b(1[89]\d\d|20\d\d)\b", ref)
+        ref_key = (first.group(1).lower() if first else "ref") + (when.group(1) if when else "")
+        ref_key = re.sub(r"\W", "", ref_key) or "ref"
+        base, n = ref_key, 1
+        while ref_key in keys:
+            n += 1
+            ref_key = f"{base}_{n}"
+        keys.add(ref_key)
+        fields = [f"@misc{{{ref_key},"]
+        if when:
+            fields.append(f"  year         = {{{when.group(1)}}},")
+        fields += [f"  note         = {{{_bibtex_escape(ref)}}},", "}"]
+        entries.append("\n".join(fields))
+        lines.append(ref)
+    software = _software_citation()
+    authors = " and ".join(f"{{{a}}}" if " " in a and "," not in a else a
+                           for a in software["authors"])
+    entries.append("\n".join([
+        "@misc{logsim_software,",
+        f"  title        = {{{_bibtex_escape(software['title'])}}},",
+        f"  author       = {{{authors}}},",
+        f"  year         = {{{software['year']}}},",
+        f"  version      = {{{software['version']}}},",
+        f"  note         = {{Software, version {software['version']}, licence "
+        f"{software['license']}}},",
+        "}",
+    ]))
+    lines.append(f"{', '.join(software['authors'])} ({software['year']}). "
+                 f"{software['title']}. Version {software['version']}.")
+    return "\n\n".join(entries), "\n".join(lines)
+
+
+#: The software citation file of a source checkout (absent from an installed wheel).
+CITATION_CFF = Path(__file__).resolve().parents[1] / "CITATION.cff"
+
+
+def _software_citation(path: Path = CITATION_CFF) -> dict:
+    """Title, authors, version, year and licence of logsim, read from ``CITATION.cff``.
+
+    Reads the flat keys and the authors' ``name`` / ``given-names`` + ``family-names``
+    the file uses (a YAML subset, so no YAML parser is needed); where the file is not
+    there (an installed wheel), the package's own version and name.
+    """
+    import logsim
+
+    info = {"title": "logsim", "authors": ["logsim contributors"],
+            "version": logsim.__version__, "year": "n.d.", "license": "MIT"}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return info
+    authors, person = [], {}
+    section = ""
+    for raw in text.splitlines():
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        if not raw.startswith((" ", "-")):
+            key, _, value = raw.partition(":")
+            section, value = key.strip(), value.strip().strip("\"'")
+            if section in ("title", "version", "license") and value:
+                info[section] = value
+            elif section == "date-released" and value:
+                info["year"] = value[:4]
+            continue
+        if section == "authors":
+            item = raw.strip()
+            if item.startswith("- "):
+                if person:
+                    authors.append(person)
+                person = {}
+                item = item[2:]
+            key, _, value = item.partition(":")
+            person[key.strip()] = value.strip().strip("\"'")
+    if person:
+        authors.append(person)
+    names = [p.get("name") or ", ".join(x for x in (p.get("family-names"),
+                                                     p.get("given-names")) if x)
+             for p in authors]
+    if any(names):
+        info["authors"] = [n for n in names if n]
+    return info
+
+
+def _bibtex_escape(text: str) -> str:
+    """``text`` safe inside a BibTeX field: LaTeX's special characters escaped."""
+    import re
+
+    return re.sub(r"([&%$#_])", r"\\\1", str(text))

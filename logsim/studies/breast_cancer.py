@@ -388,7 +388,7 @@ def _over_steps(ds, out: Path, name: str, m) -> list[Path]:
     a_ece.set_ylabel("test ECE, 15 bins [probability]")
     a_ece.set_title("ECE (solid) vs a calibrated predictor's 95% quantile (dashed)",
                     fontsize=10)
-    a_norm.set_ylabel("weight norm ||w|| [1]")
+    a_norm.set_ylabel("weight norm ||w||")
     a_norm.set_yscale("log")
     a_norm.set_title("||w||; dotted: the minimiser's norm (Newton), where one exists",
                      fontsize=10)
@@ -420,7 +420,7 @@ def _final(ds, out: Path, name: str, m) -> list[Path]:
         for r in ds["noise_rate"].values:
             band(ax, eps, last[var].sel(noise_rate=r).transpose("smoothing", "seed"),
                  color=colors[float(r)], marker="o", label=f"label noise {r:g}")
-        ax.set_xlabel("label smoothing eps [1] (targets eps/2, 1 − eps/2)")
+        ax.set_xlabel("label smoothing eps (targets eps/2, 1 − eps/2)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)

@@ -245,14 +245,15 @@ def _loss_and_gap(ds, out: Path, name: str, m) -> list[Path]:
     left.set_xlabel("gradient-descent step t (log scale)")
     left.set_ylabel("mean training cross-entropy [nat]")
     left.set_title("Training loss; dotted: its floor H(y) (median over seeds)", fontsize=10)
-    left.legend(fontsize=7, ncol=2)
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=6,
+               fontsize=8, frameon=False)  # below the panels: no floor line hidden
     right.set_xscale("log")
     right.set_yscale("log")
     right.set_ylim(1e-16, 2.0)
     right.set_xlabel("gradient-descent step t (log scale)")
-    right.set_ylabel("gap train loss − H(y) = mean KL(y ‖ p̂) [nat] (clipped at 1e-16)")
-    right.set_title("Gap to the floor; dotted: smallest KL any w reaches (Newton)",
-                    fontsize=10)
+    right.set_ylabel("train loss − H(y) = mean KL(y ‖ p̂) [nat]")
+    right.set_title("Gap to the floor (drawn at 1e-16 where smaller); dotted: smallest KL "
+                    "any w reaches (Newton)", fontsize=10)
     right.grid(alpha=0.3, which="major")
     fig.suptitle("Cross-entropy = H(y) + KL(y ‖ p̂): soft targets p reach the floor, "
                  "smoothed ones stop a KL above it (median, IQR over seeds)", fontsize=11)

@@ -153,8 +153,10 @@ def figures(ds, out: Path) -> list[Path]:
     from logsim.plots import pyplot, save
 
     plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for soft, color in zip(ds["soft"].values, ("tab:blue", "tab:orange"), strict=True):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.4), layout="constrained")
+    styles = {False: dict(color="tab:blue", marker=".", ms=5, zorder=2),
+              True: dict(color="tab:orange", marker="x", ms=4, mew=0.8, zorder=3)}
+    for soft in ds["soft"].values:
         cell = {"soft": soft, "seed": ds["seed"].values[0]}
         X = ds["x_train"].sel(seed=cell["seed"]).values
         y = ds["targets"].sel(cell).values
@@ -163,19 +165,23 @@ def figures(ds, out: Path) -> list[Path]:
         p = sigmoid(z)
         fd = finite_difference(z, y)
         label = "soft targets (true posterior)" if soft else "hard labels"
-        left.plot(p - y, fd, ".", ms=4, color=color, label=label)
-        right.plot(p, p - y, ".", ms=4, color=color, label=label)
+        left.plot(p - y, fd, ls="none", label=label, **styles[bool(soft)])
+        right.plot(p, p - y, ls="none", label=label, **styles[bool(soft)])
     lim = left.get_xlim()
-    left.plot(lim, lim, "k-", lw=0.8, label="y = x")
-    left.set_xlabel("error signal p̂ - y  [1]")
-    left.set_ylabel("finite difference of logsim's loss, dL/dz  [nat]")
-    left.set_title("Gradient w.r.t. the logit equals p̂ - y")
+    left.plot(lim, lim, "k-", lw=0.8, zorder=1, label="y = x")
+    left.set_xlabel("error signal p̂ − y")
+    left.set_ylabel("finite difference of logsim's loss, dL/dz [nat]")
+    left.set_title("Gradient w.r.t. the logit equals p̂ − y", fontsize=11)
     left.legend(fontsize=8)
-    right.set_xlabel("predicted probability p̂  [1]")
-    right.set_ylabel("p̂ - y  [1]")
-    right.set_title("Size of the correction grows with the error")
+    right.set_xlabel("predicted probability p̂")
+    right.set_ylabel("error signal p̂ − y")
+    right.set_title("Size of the correction grows with the error", fontsize=11)
     right.axhline(0, color="k", lw=0.6)
-    right.legend(fontsize=8)
+    right.text(0.3, 0.45, "label y = 0", ha="center", fontsize=8, color="0.3")
+    right.text(0.7, -0.5, "label y = 1", ha="center", fontsize=8, color="0.3")
+    right.legend(fontsize=8, loc="upper left")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
     name = ds.attrs.get("scenario_name", "error_signal")
     return save(fig, out, f"{name}-gradient-equals-p-minus-y")
 

@@ -324,7 +324,7 @@ def figures(ds, out: Path) -> list[Path]:
         ax.set_xscale("log")
         ax.set_ylim(-0.03, 1.05)
         ax.set_xlabel("gradient-descent step t (log scale)")
-        ax.set_ylabel("fraction of training points with dL/dz ≠ 0  [1]")
+        ax.set_ylabel("fraction of training points with dL/dz ≠ 0")
         kind = "separable" if r["separable"] else "overlapping classes"
         ax.set_title(f"separation {sep:g} ({kind})", fontsize=10)
         ax.grid(alpha=0.3, which="both")
@@ -350,7 +350,7 @@ def figures(ds, out: Path) -> list[Path]:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("checkpoint step t (log scale)")
-        ax.set_ylabel("‖w_t − w_previous checkpoint‖  [1]")
+        ax.set_ylabel("‖w_t − w_previous checkpoint‖")
         kind = "separable" if m["separations"][sep]["separable"] else "overlapping classes"
         ax.set_title(f"separation {sep:g} ({kind})", fontsize=10)
         ax.grid(alpha=0.3, which="both")
@@ -374,8 +374,8 @@ def figures(ds, out: Path) -> list[Path]:
         ax.text(0.98, 0.04, "hinge: exactly 0 (drawn at 1e-30)", transform=ax.transAxes,
                 ha="right", fontsize=8, color="tab:red")
         ax.set_yscale("log")
-        ax.set_xlabel("training margin s·w·x  [1]")
-        ax.set_ylabel("per-point |dL/dz|  [1]")
+        ax.set_xlabel("training margin s·w·x")
+        ax.set_ylabel("per-point |dL/dz|")
         ax.set_title(f"separation {sep:g}, seed {seed}, step {m['T']}", fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8, loc="center left")
@@ -408,8 +408,8 @@ def figures(ds, out: Path) -> list[Path]:
             left.plot(rel.mean_confidence[ok], rel.frequency[ok], marker="o", ms=3, ls=ls,
                       color=COLORS[loss], label=label)
         left.plot([0, 1], [0, 1], "k--", lw=0.8, label="perfect calibration")
-        left.set_xlabel("predicted probability (bin mean)  [1]")
-        left.set_ylabel("observed frequency of y = 1  [1]")
+        left.set_xlabel("predicted probability (bin mean)")
+        left.set_ylabel("observed frequency of y = 1")
         left.set_title(f"Reliability, separation {sep:g}, evaluation half of the test set, "
                        "seeds pooled", fontsize=9)
         left.legend(fontsize=8)
@@ -424,7 +424,7 @@ def figures(ds, out: Path) -> list[Path]:
                 labels.append(f"{loss}\n{what}")
                 pos += 1
         right.set_xticks(range(pos), labels, fontsize=8)
-        right.set_ylabel("true calibration error mean |p − P(y=1|x)|  [1]")
+        right.set_ylabel("true calibration error mean |p − P(y=1|x)|")
         right.set_title("Median over seeds, bar = IQR", fontsize=9)
         right.grid(alpha=0.3, axis="y")
         paths += save(fig, out, f"{name}-calibration-with-and-without-platt-scaling")

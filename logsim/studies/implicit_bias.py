@@ -577,6 +577,10 @@ def _closed_form(ds):
     return None if w_tilde is None else (clean["w_hat"].values, w_tilde)
 
 
+#: Where the figures draw a distance that is exactly 0 on a log axis.
+ZERO_FLOOR = 1e-19
+
+
 def figures(ds, out: Path) -> list[Path]:
     from logsim.plots import pyplot, save
 
@@ -592,9 +596,9 @@ def figures(ds, out: Path) -> list[Path]:
 
     # 1. the three gaps against t
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
-    panels = (("direction_gap", "direction gap ‖w/‖w‖ − ŵ/‖ŵ‖‖  [1]"),
-              ("angle_gap", "angle between w and ŵ  [rad]"),
-              ("margin_gap", "margin gap γ_SVM − γ(w_t)  [1]"))
+    panels = (("direction_gap", "direction gap ‖w/‖w‖ − ŵ/‖ŵ‖‖"),
+              ("angle_gap", "angle between w and ŵ [rad]"),
+              ("margin_gap", "margin gap γ_SVM − γ(w_t)"))
     late = t >= FIRST_DECADE
     if closed is not None:
         w_hat, w_tilde = closed
@@ -644,9 +648,9 @@ def figures(ds, out: Path) -> list[Path]:
                       label="w̃ along ŵ (Thm. 3, closed form)")
         right.axhline(w_tilde @ np.array([unit[1], -unit[0]]), color="k", ls=":", lw=0.9,
                       label="w̃ orthogonal to ŵ (closed form)")
-    left.set_ylabel("direction gap × ln t  [1]")
+    left.set_ylabel("direction gap × ln t")
     left.set_title("The gap closes like 1/ln t: gap × ln t levels off", fontsize=10)
-    right.set_ylabel("component of w_t − ŵ ln t  [1]")
+    right.set_ylabel("component of w_t − ŵ ln t")
     right.set_title("Soudry et al.: w_t − ŵ ln t stays bounded" if closed is None else
                     "Soudry et al.: w_t − ŵ ln t converges to the closed-form w̃", fontsize=10)
     for ax in (left, right):
@@ -668,13 +672,13 @@ def figures(ds, out: Path) -> list[Path]:
     left.plot(t, ref / t, "k--", lw=0.9, label="∝ 1/t")
     left.set_xscale("log")
     left.set_yscale("log")
-    left.set_ylabel("mean training loss  [nat; exponential: 1]")
+    left.set_ylabel("mean training loss [nat; exponential: dimensionless]")
     left.set_title("Loss falls like 1/t", fontsize=10)
     norm_T = _sel(clean, loss="logistic", method="gd")["weight_norm"].median("seed").values[-1]
     right.plot(t, norm_T + w_hat_norm * (np.log(t) - np.log(T)), "k--", lw=0.9,
                label=f"slope ‖ŵ‖ = {w_hat_norm:.3f} per unit of ln t")
     right.set_xscale("log")
-    right.set_ylabel("weight norm ‖w_t‖  [1]")
+    right.set_ylabel("weight norm ‖w_t‖")
     right.set_title("‖w‖ grows like ‖ŵ‖ ln t", fontsize=10)
     for ax in (left, right):
         ax.set_xlabel("gradient-descent step t (log scale)")
@@ -685,7 +689,7 @@ def figures(ds, out: Path) -> list[Path]:
     # 4. label noise: not separable, w converges to a finite point
     rate = float(ds["noise_rate"].values.max())
     noisy = _sel(ds, noise_rate=rate).isel(step=np.flatnonzero(keep))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     for loss, color in (("logistic", "tab:blue"), ("exponential", "tab:orange")):
         _band(left, t, _sel(clean, loss=loss, method="gd")["weight_norm"], color,
               f"{loss}, clean labels (separable)")
@@ -693,15 +697,20 @@ def figures(ds, out: Path) -> list[Path]:
         _band(left, t, c["weight_norm"], color, f"{loss}, noise {rate:g} (not separable)",
               ls="--")
         W = c["weights"]
-        dist = np.sqrt(((W - W.isel(step=-1)) ** 2).sum("feature"))
-        _band(right, t, dist.where(dist > 0), color, f"{loss}, noise {rate:g}")
+        dist = np.sqrt(((W - W.isel(step=-1)) ** 2).sum("feature")).isel(step=slice(None, -1))
+        # w_T itself (distance 0 by definition) is left out; w_t equal to w_T in every
+        # bit is drawn on the floor line, not dropped from the log axis
+        _band(right, t[:-1], dist.clip(min=ZERO_FLOOR), color, f"{loss}, noise {rate:g}")
     left.set_xscale("log")
-    left.set_ylabel("weight norm ‖w_t‖  [1]")
+    left.set_ylabel("weight norm ‖w_t‖")
     left.set_title("Separable: ‖w‖ → ∞; not separable: ‖w‖ levels off", fontsize=10)
     right.set_xscale("log")
     right.set_yscale("log")
-    right.set_ylabel("distance to the final weights ‖w_t − w_T‖  [1]")
+    right.set_ylabel("distance to the final weights ‖w_t − w_T‖")
     right.set_title("Non-separable data: w converges to a finite point", fontsize=10)
+    right.axhline(ZERO_FLOOR, color="0.5", lw=0.8)
+    right.text(0.02, ZERO_FLOOR * 3, f"exactly w_T (drawn at {ZERO_FLOOR:g})",
+               transform=right.get_yaxis_transform(), fontsize=8, color="0.35")
     for ax in (left, right):
         ax.set_xlabel("gradient-descent step t (log scale)")
         ax.legend(fontsize=8)

@@ -238,7 +238,7 @@ def _effect_vs_eps(ds, out: Path, name: str, m) -> list[Path]:
     eps = m["eps"]
     cmap = plt.get_cmap("viridis")
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.6), sharex=True, layout="constrained")
-    panels = (("nll", "test NLL [nat]"), ("ece", "test ECE, 15 bins [probability]"))
+    panels = (("nll", "test NLL [nat]"), ("ece", "test ECE (15 bins) [probability]"))
     for j, (key, label) in enumerate(panels):
         top, bottom = axes[0, j], axes[1, j]
         last = ds.isel(step=-1)
@@ -258,11 +258,15 @@ def _effect_vs_eps(ds, out: Path, name: str, m) -> list[Path]:
                     fontsize=8)
         top.set_ylabel(label)
         if key == "nll":
+            from matplotlib.ticker import FormatStrFormatter
+
             top.set_yscale("log")
+            for axis in (top.yaxis.set_major_formatter, top.yaxis.set_minor_formatter):
+                axis(FormatStrFormatter("%g"))  # 0.3, not 3 × 10^-1
         top.set_title(f"{label.split(' [')[0]} after {int(ds['step'].values[-1])} steps",
                       fontsize=10)
         bottom.set_ylabel(f"change vs eps = 0, paired by seed [{label.split('[')[1]}")
-        bottom.set_xlabel("label smoothing eps [1] (targets eps/2, 1 − eps/2)")
+        bottom.set_xlabel("label smoothing eps (targets eps/2, 1 − eps/2)")
         for ax in (top, bottom):
             ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=8)

@@ -419,11 +419,11 @@ def figures(ds, out: Path) -> list[Path]:
                 ("class-conditional ρ₊ (ρ₋ = 0)", rates,
                  lambda r: {"rho_pos": r, "rho_neg": 0.0}))
     for var, ylabel, stem in (
-        ("test_accuracy", "clean-test accuracy  [1]", "clean-test-accuracy"),
-        ("test_ece", "clean-test ECE, 15 bins, positive class  [1]", "clean-test-ece"),
+        ("test_accuracy", "clean-test accuracy", "clean-test-accuracy"),
+        ("test_ece", "clean-test ECE, 15 bins, positive class", "clean-test-ece"),
     ):
         fig, axes = plt.subplots(len(seps), 2, figsize=(11, 3.8 * len(seps)), squeeze=False,
-                                 sharex=True)
+                                 sharex=True, layout="constrained")
         for i, sep in enumerate(seps):
             for j, (title, xs, cell) in enumerate(settings):
                 ax = axes[i, j]
@@ -433,12 +433,12 @@ def figures(ds, out: Path) -> list[Path]:
                     lo, med, hi = _q(vals, axis=0)
                     ls = "--" if tr == "anchor" else "-"
                     ax.plot(xs, med, marker="o", ms=3, ls=ls, color=color, label=label)
-                    ax.fill_between(xs, lo, hi, color=color, alpha=0.15, lw=0)
+                    ax.fill_between(xs, lo, hi, color=color, alpha=0.1, lw=0)
                 ax.set_title(f"separation {sep:g}: {title}", fontsize=10)
                 ax.set_ylabel(ylabel)
                 ax.grid(alpha=0.3)
                 if i == len(seps) - 1:
-                    ax.set_xlabel("flip rate  [1]")
+                    ax.set_xlabel("flip rate")
         axes[0, 0].legend(fontsize=7)
         fig.suptitle(f"After {T} GD steps on noisy labels (median over seeds, band = IQR)")
         paths += save(fig, out, f"{name}-{stem}-vs-noise-rate")
@@ -446,7 +446,8 @@ def figures(ds, out: Path) -> list[Path]:
     # 2. variance: spread of the predictions over seeds against det T
     det = _det(ds)
     noisy = det < 1.0 - 1e-12
-    fig, axes = plt.subplots(1, len(seps), figsize=(5.6 * len(seps), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(seps), figsize=(5.6 * len(seps), 4.4), squeeze=False,
+                             layout="constrained")
     x = det[noisy]
     grid = np.linspace(x.min(), x.max(), 50)
     for loss, color in (("logistic", "tab:gray"), ("forward", "tab:blue"),
@@ -462,8 +463,8 @@ def figures(ds, out: Path) -> list[Path]:
         ax = axes[0, i]
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("det T = 1 − ρ₊ − ρ₋  (log scale)  [1]")
-        ax.set_ylabel("spread of sigmoid(w·x) over seeds  [1]")
+        ax.set_xlabel("det T = 1 − ρ₊ − ρ₋ (log scale)")
+        ax.set_ylabel("spread of sigmoid(w·x) over seeds")
         ax.set_title(f"separation {sep:g}: mean over test points of the std over seeds",
                      fontsize=9)
         ax.grid(alpha=0.3, which="both")
@@ -474,12 +475,12 @@ def figures(ds, out: Path) -> list[Path]:
     steps = ds["step"].values
     t = steps[steps > 0]
     sym = [r for r in rates if r > 0]
-    cmap = plt.get_cmap("viridis")
+    cmap = plt.get_cmap("plasma")  # dark to orange: no pale yellow line on white
     fig, axes = plt.subplots(2, len(seps), figsize=(5.8 * len(seps), 8), squeeze=False,
-                             sharex=True)
+                             sharex=True, layout="constrained")
     for i, sep in enumerate(seps):
         for k, r in enumerate(sym):
-            color = cmap(k / max(len(sym) - 1, 1))
+            color = cmap(0.75 * k / max(len(sym) - 1, 1))
             for loss, ls in (("backward", "-"), ("forward", ":")):
                 sub = ds.sel(separation=sep, loss=loss, transition="true", rho_pos=r,
                              rho_neg=r).isel(step=np.flatnonzero(steps > 0))
@@ -491,10 +492,10 @@ def figures(ds, out: Path) -> list[Path]:
                         axes[row, i].fill_between(t, lo, hi, color=color, alpha=0.12, lw=0)
         axes[0, i].axhline(0.0, color="k", lw=0.8)
         axes[0, i].set_yscale("symlog", linthresh=0.1)
-        axes[0, i].set_ylabel("mean training loss (the corrected loss)  [nat]")
+        axes[0, i].set_ylabel("mean training loss (the corrected loss) [nat]")
         axes[0, i].set_title(f"separation {sep:g}: the backward loss goes below 0", fontsize=10)
         axes[1, i].set_yscale("log")
-        axes[1, i].set_ylabel("weight norm ‖w_t‖  [1]")
+        axes[1, i].set_ylabel("weight norm ‖w_t‖")
         axes[1, i].set_title("…and its weights run off (solid: backward, dotted: forward)",
                              fontsize=10)
         axes[1, i].set_xlabel("gradient-descent step t (log scale)")
@@ -507,7 +508,7 @@ def figures(ds, out: Path) -> list[Path]:
 
     # 4. unbounded below (LP on the recession function) predicts the run-off
     m = measurements(ds)
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
     for sep, color in zip(seps, ("tab:blue", "tab:orange", "tab:green"), strict=False):
         row = m["runoff"][float(sep)]
         S, slope = row["recession"].ravel(), row["backward"]["slope"].ravel()
@@ -516,8 +517,9 @@ def figures(ds, out: Path) -> list[Path]:
     ax.axhline(RUNOFF_SLOPE, color="k", ls=":", lw=0.8, label=f"‖w‖ ∝ t^{RUNOFF_SLOPE}")
     ax.axhline(1.0, color="k", ls="--", lw=0.8, label="‖w‖ ∝ t (run-off)")
     ax.set_xscale("symlog", linthresh=1e-4)
-    ax.set_xlabel("−(min asymptotic slope of the backward loss), LP; 0 = bounded below  [nat]")
-    ax.set_ylabel("log-log slope of ‖w_t‖ over the last decade  [1]")
+    ax.set_xlim(-2e-5, 2 * ax.get_xlim()[1])  # the values are >= 0: no empty negative half
+    ax.set_xlabel("−(min asymptotic slope of the backward loss), LP; 0 = bounded below [nat]")
+    ax.set_ylabel("log-log slope of ‖w_t‖ over the last decade")
     ax.set_title("Backward loss (true T): unbounded below ⇔ weights run off", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
@@ -526,7 +528,7 @@ def figures(ds, out: Path) -> list[Path]:
     # 5. the caveat: accuracy lost against det T, every noisy cell
     noisy_cells = det < 1.0 - 1e-12
     fig, axes = plt.subplots(1, len(seps), figsize=(5.8 * len(seps), 4.4), squeeze=False,
-                             sharey=True)
+                             sharey=True, layout="constrained")
     for i, sep in enumerate(seps):
         ax = axes[0, i]
         for loss, tr, label, color in METHODS:
@@ -536,8 +538,9 @@ def figures(ds, out: Path) -> list[Path]:
         ax.axvline(MODERATE_DET, color="k", ls=":", lw=0.9,
                    label=f"det T = {MODERATE_DET} (checked to the right)")
         ax.axhline(0.0, color="k", lw=0.6)
-        ax.set_xlabel("det T = 1 − ρ₊ − ρ₋  [1]")
-        ax.set_ylabel("clean-test accuracy lost against the noise-free model  [1]")
+        ax.set_xlabel("det T = 1 − ρ₊ − ρ₋")
+        if i == 0:
+            ax.set_ylabel("clean-test accuracy lost vs. the noise-free model")
         ax.set_title(f"separation {sep:g}: median over seeds, one point per (ρ₊, ρ₋)",
                      fontsize=9)
         ax.grid(alpha=0.3)
@@ -547,7 +550,7 @@ def figures(ds, out: Path) -> list[Path]:
 
     # 6. anchor-point estimates of the flip rates
     est = fin.sel(loss="forward", transition="anchor")
-    fig, ax = plt.subplots(figsize=(5.6, 5))
+    fig, ax = plt.subplots(figsize=(5.6, 5), layout="constrained")
     for var, axis, marker in (("transition_rho_pos", "rho_pos", "o"),
                               ("transition_rho_neg", "rho_neg", "s")):
         for sep, color in zip(seps, ("tab:blue", "tab:orange", "tab:green"), strict=False):
@@ -557,8 +560,8 @@ def figures(ds, out: Path) -> list[Path]:
                     marker, ms=3, alpha=0.35, color=color,
                     label=f"{'ρ₊' if axis == 'rho_pos' else 'ρ₋'}, separation {sep:g}")
     ax.plot([0, 0.5], [0, 0.5], "k--", lw=0.8, label="estimate = true")
-    ax.set_xlabel("true flip rate  [1]")
-    ax.set_ylabel("anchor-point estimate (97th percentile)  [1]")
+    ax.set_xlabel("true flip rate")
+    ax.set_ylabel("anchor-point estimate (97th percentile)")
     ax.set_title("Estimating T from the noisy data", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
