@@ -293,11 +293,16 @@ def test_colours_of_one_axis_are_far_apart():
 
 def test_diverged_runs_are_masked_and_counted_in_the_figure(diverging, tmp_path, figures):
     ds = open_results(diverging)
-    n_diverged = int(ds["diverged"].values.sum())
+    diverged = ds["diverged"].values.astype(bool)
+    unstable = ds["unstable"].values.astype(bool) & ~diverged
+    n_diverged, n_unstable = int(diverged.sum()), int(unstable.sum())
     assert n_diverged > 0 and np.nanmax(np.abs(ds["train_loss"].values)) > 1e100
     plots.plot_result(ds, tmp_path, kinds=["loss"])
     fig = figures["plots-diverging-loss-vs-step"]
-    assert f"{n_diverged} of {ds['diverged'].size} runs left out" in _all_text(fig)
+    n_out = n_diverged + n_unstable
+    assert f"{n_out} of {diverged.size} runs left out: {n_diverged} diverged" in _all_text(fig)
+    if n_unstable:
+        assert f"{n_unstable} unstable (loss grew)" in _all_text(fig)
     assert "every seed left out (nothing drawn) at: loss=exponential, learning_rate=50.0" \
         in _all_text(fig)
     for ax in fig.axes:
@@ -309,10 +314,11 @@ def test_diverged_runs_are_masked_and_counted_in_the_figure(diverging, tmp_path,
     assert max(abs(v) for ax in fig.axes for v in ax.get_ylim()) > 1e100
 
 
-def test_masking_touches_exactly_the_diverged_runs(diverging):
+def test_masking_touches_exactly_the_diverged_and_unstable_runs(diverging):
     ds = open_results(diverging)
     masked, note = plots._mask(ds)
-    bad = ds["diverged"].values
+    bad = ds["diverged"].values.astype(bool) | ds["unstable"].values.astype(bool)
+    assert ds["unstable"].values.any()  # the fixture exercises both kinds
     loss = masked["train_loss"].values
     assert np.isnan(loss[bad]).all()
     np.testing.assert_array_equal(loss[~bad], ds["train_loss"].values[~bad])
