@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from logsim import metrics
 from logsim.metrics import softplus
 from logsim.studies.base import Study, Verdict
-from logsim.studies.common import band, sci, sigmoid, step_axis
+from logsim.studies.common import band, sci, step_axis
 
 #: No stored training loss may lie below the entropy floor by more than round-off.
 FLOOR_TOL = 1e-9
@@ -57,7 +58,6 @@ def min_cross_entropy(X, t, *, max_iter: int = 200, tol: float = 1e-13):
 
     X = np.asarray(X, dtype=float)
     t = np.asarray(t, dtype=float)
-    n, d = X.shape
     if np.all((t == 0.0) | (t == 1.0)):
         # Hard labels: no minimiser exactly when they are linearly separable (the loss
         # then tends to 0 along the max-margin direction); Newton cannot tell that.
@@ -67,35 +67,11 @@ def min_cross_entropy(X, t, *, max_iter: int = 200, tol: float = 1e-13):
             pass
         else:
             return None, float("nan")
-    w = np.zeros(d)
-
-    def objective(w):
-        z = X @ w
-        return float(np.mean(softplus(z) - t * z))
-
-    obj = objective(w)
-    for _ in range(max_iter):
-        z = X @ w
-        p = sigmoid(z)
-        g = X.T @ (p - t) / n
-        H = (X * (p * (1.0 - p))[:, None]).T @ X / n
-        step = -np.linalg.lstsq(H, g, rcond=None)[0]
-        dec = -float(g @ step)
-        if dec <= tol * max(1.0, abs(obj)):
-            return w, float(mean_kl(X @ w, t))
-        s = 1.0
-        while True:
-            cand = w + s * step
-            c_obj = objective(cand)
-            if c_obj <= obj - 1e-4 * s * dec or s < 1e-12:
-                break
-            s *= 0.5
-        if not c_obj < obj:
-            return w, float(mean_kl(X @ w, t))
-        w, obj = cand, c_obj
-        if np.linalg.norm(w) > 1e6:
-            return None, float("nan")
-    return None, float("nan")
+    w, converged = metrics.logistic_fit(X, t, average=True, tol=tol, max_iter=max_iter,
+                                        max_norm=1e6)
+    if not converged:
+        return None, float("nan")
+    return w, float(mean_kl(X @ w, t))
 
 
 def training_arrays(ds, cell):
