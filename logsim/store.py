@@ -634,10 +634,10 @@ def _software_citation(path: Path = CITATION_CFF) -> dict:
     the file uses (a YAML subset, so no YAML parser is needed); where the file is not
     there (an installed wheel), the package's own version and name.
     """
-    import logsim
+    from logsim.version import __version__
 
     info = {"title": "logsim", "authors": ["logsim contributors"],
-            "version": logsim.__version__, "year": "n.d.", "license": "MIT"}
+            "version": __version__, "year": "n.d.", "license": "MIT"}
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
