@@ -31,6 +31,13 @@ the problem exactly up to linear solves:
 Accuracy: margins and direction to about ``1e-13`` on well-conditioned problems;
 in general to about ``eps cond(Z_S)``. Problems with ``margin / max ||x_i||``
 below about ``1e-8`` may be rejected with RuntimeError (too ill-conditioned).
+
+The max-margin separators in the L1 and L-infinity norms, the limits of coordinate
+descent and sign descent (Gunasekar et al., ICML 2018), are linear programmes solved by
+SciPy's HiGHS: :func:`max_margin_lp` (one norm), :func:`max_margin_lps` (both, in one
+call), each certified by its duality gap and tested for a unique direction
+(:func:`optimal_face_extent`); :func:`normalized_margin` measures ``min_i s_i x_iᵀ w /
+||w||_p`` in any of the three norms.
 """
 
 from __future__ import annotations
