@@ -67,6 +67,13 @@ Conventions
   (:class:`logsim.svm.NotSeparableError`) gives ``separable = False`` and NaN
   geometry; any other error of the solver (bad input, RuntimeError for a problem
   too ill-conditioned to verify) propagates, with the training set named.
+* The L1 and L-infinity references (``svm_margin_l1``, ``w_hat_l1``,
+  ``w_hat_l1_unique``, the same for ``linf``) are linear programmes
+  (:func:`logsim.svm.max_margin_lps`, both in one HiGHS call), solved once per
+  distinct training set and labels and only where the L2 SVM found them separable.
+  Their directions are often not unique (a face of the polytope), so the margin gaps
+  are the primary measure; ``direction_gap_l1`` and ``direction_gap_linf`` are NaN
+  where the direction is not unique.
 * Rows whose weights are not finite (diverged trajectories) give NaN everywhere;
   a zero weight vector (step 0 from ``w = 0``) has no direction, so its
   ``direction_gap``, ``angle_gap``, ``normalized_margin`` and ``margin_gap`` are NaN.
@@ -84,9 +91,9 @@ variables                                  needs
 ``entropy_floor``                          ``targets``
 ``train_kl_gap``                           ``targets``, ``train_loss``, the loss
 ``active_fraction``, ``separable``,        ``x_train``, ``targets``, the loss
-``w_hat``, ``svm_*``, ``direction_gap``,
+``w_hat*``, ``svm_*``, ``direction_gap*``,
 ``angle_gap``, ``normalized_margin``,
-``margin_gap``
+``margin_gap*``
 =========================================  ==========================================
 
 The loss of each cell is the ``loss`` coordinate (a swept loss), else the
@@ -388,14 +395,18 @@ def _clean_loss_codes(losses: np.ndarray) -> np.ndarray:
 
 def references_of_training_set(X, targets, *, groups=ANALYSIS_GROUPS, where: str = "",
                                svm_cache: dict | None = None) -> dict:
-    """Per training set and targets: entropy floor, separability and the hard-margin SVM.
+    """Per training set and targets: entropy floor, separability and the max-margin
+    references.
 
     ``X`` is ``(n, d)``, ``targets`` ``(n,)``. Returns a dict of the chosen groups'
     target-level variables (``entropy_floor``; ``separable``, ``w_hat``, ``svm_margin``,
-    ``svm_max_violation``), scalars or ``(d,)`` arrays. The SVM depends only on the hard
-    labels ``sign(targets - 1/2)``, so target sets that differ only by smoothing share
-    it: ``svm_cache`` (a dict, keyed by the labels' bytes) keeps the solutions of one
-    ``X``. ``where`` names the training set in an error of the SVM solver.
+    ``svm_max_violation``; ``svm_margin_l1``, ``w_hat_l1``, ``w_hat_l1_unique`` and the
+    same for ``linf``), scalars or ``(d,)`` arrays. The L1 and L-infinity references are
+    linear programmes (:func:`logsim.svm.max_margin_lp`), solved only where the L2 SVM
+    found the labels separable (elsewhere NaN, and not unique). Every reference depends
+    only on the hard labels ``sign(targets - 1/2)``, so target sets that differ only by
+    smoothing share them: ``svm_cache`` (a dict, keyed by the labels' bytes) keeps the
+    solutions of one ``X``. ``where`` names the training set in an error of a solver.
     """
     out: dict = {}
     if "entropy" in groups:
@@ -411,6 +422,7 @@ def references_of_training_set(X, targets, *, groups=ANALYSIS_GROUPS, where: str
             else:
                 found = {"separable": True, "w_hat": sol[0], "svm_margin": sol[1],
                          "svm_max_violation": sol[2]}
+            found.update(_lp_references(X, sign, None if sol is None else sol[0], where))
             if svm_cache is None:
                 svm_cache = {}
             svm_cache[key] = found
@@ -419,8 +431,8 @@ def references_of_training_set(X, targets, *, groups=ANALYSIS_GROUPS, where: str
 
 
 def geometry_on_training_set(
-    W, X, targets, *, losses, w_hat=None, svm_margin=np.nan, groups=ANALYSIS_GROUPS,
-    data_index=None, target_index=None,
+    W, X, targets, *, losses, w_hat=None, svm_margin=np.nan, references=None,
+    groups=ANALYSIS_GROUPS, data_index=None, target_index=None,
 ) -> dict[str, np.ndarray]:
     """Margin geometry of weight rows ``W`` on their training sets and targets.
 
@@ -428,16 +440,27 @@ def geometry_on_training_set(
     and ``svm_margin`` the hard-margin SVM of their hard labels (None where they are not
     separable); or stacks ``(D, n, d)`` and ``(T, n)`` with ``w_hat`` ``(T, d)`` and
     ``svm_margin`` ``(T,)`` (NaN rows where not separable), and ``data_index`` /
-    ``target_index`` (rows,) naming each row's. ``losses`` gives each row's loss (the
-    active fraction is below 1 only for :data:`MARGIN_LOSSES`). Rows that are not finite
-    get NaN. Returns ``active_fraction``, ``normalized_margin`` and, where the SVM exists,
-    ``direction_gap``, ``angle_gap``, ``margin_gap`` (NaN otherwise).
+    ``target_index`` (rows,) naming each row's. ``references`` holds the L1 and
+    L-infinity references of :func:`references_of_training_set` (``svm_margin_l1``,
+    ``w_hat_l1``, ``w_hat_l1_unique``, the same for ``linf``), one entry per target set in
+    the same layout as ``w_hat`` and ``svm_margin`` (None: those gaps are NaN).
+    ``losses`` gives each row's loss (the active fraction is below 1 only for
+    :data:`MARGIN_LOSSES`). Rows that are not finite get NaN. Returns
+    ``active_fraction``, ``normalized_margin`` and, where the SVM exists,
+    ``direction_gap``, ``angle_gap``, ``margin_gap``, ``margin_gap_l1``,
+    ``margin_gap_linf`` and, where moreover the L1 or L-infinity direction is unique,
+    ``direction_gap_l1``, ``direction_gap_linf`` (NaN otherwise).
+
+    The p-norm normalised margin is the L2 one rescaled, ``min_i s_i x_i.w / ||w||_p =
+    normalized_margin ||w||_2 / ||w||_p``, so the margins are computed once per row; the
+    p-norm direction gap is ``|| w/||w||_p - w_hat_p/||w_hat_p||_p ||_p``.
     """
     W = np.asarray(W, dtype=np.float64)
     rows = W.shape[0]
     if "geometry" not in groups:
         return {}
-    names = ("active_fraction", "direction_gap", "angle_gap", "normalized_margin", "margin_gap")
+    names = ("active_fraction", "direction_gap", "angle_gap", "normalized_margin", "margin_gap",
+             *(f"{k}_{p}" for p in _LP_NORMS for k in ("margin_gap", "direction_gap")))
     out = {k: np.full(rows, np.nan) for k in names}
     ok = np.flatnonzero(np.all(np.isfinite(W), axis=1))
     if X.shape[-2] == 0 or ok.size == 0:
@@ -466,7 +489,36 @@ def geometry_on_training_set(
     out["angle_gap"][rows_ok] = 2.0 * np.arctan2(gap, np.linalg.norm(unit + ref, axis=-1))
     out["margin_gap"][rows_ok] = (np.broadcast_to(svm_margin, (len(sign),))[tindex[rows_ok]]
                                   - out["normalized_margin"][rows_ok])
+    if references is not None:
+        _lp_gaps(out, W[rows_ok], rows_ok, tindex[rows_ok], references, len(sign))
     return out
+
+
+#: The p-norms of the LP references, by variable suffix.
+_LP_NORMS = {"l1": 1.0, "linf": np.inf}
+#: The target-level variables of the LP references (:func:`geometry_on_training_set`'s
+#: ``references``).
+LP_REFERENCES = tuple(name for p in _LP_NORMS
+                      for name in (f"svm_margin_{p}", f"w_hat_{p}", f"w_hat_{p}_unique"))
+
+
+def _lp_gaps(out, W, rows, tindex, references, n_targets) -> None:
+    """Fill ``margin_gap_{l1,linf}`` and ``direction_gap_{l1,linf}`` of ``rows``."""
+    norm2 = np.linalg.norm(W, axis=-1)
+    for p, order in _LP_NORMS.items():
+        best = np.broadcast_to(np.asarray(references[f"svm_margin_{p}"], dtype=np.float64),
+                               (n_targets,))[tindex]
+        ref = np.atleast_2d(references[f"w_hat_{p}"])[tindex]
+        unique = np.broadcast_to(np.asarray(references[f"w_hat_{p}_unique"], dtype=bool),
+                                 (n_targets,))[tindex]
+        norm = np.linalg.norm(W, ord=order, axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            margin = out["normalized_margin"][rows] * norm2 / norm
+            unit = W / norm[:, None]
+            ref_unit = ref / np.linalg.norm(ref, ord=order, axis=-1, keepdims=True)
+        out[f"margin_gap_{p}"][rows] = best - margin
+        gap = np.linalg.norm(unit - ref_unit, ord=order, axis=-1)
+        out[f"direction_gap_{p}"][rows] = np.where(unique, gap, np.nan)
 
 
 def _unit(W: np.ndarray) -> np.ndarray:
@@ -475,6 +527,28 @@ def _unit(W: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(W, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(norm > 0, W / np.where(norm > 0, norm, 1.0), np.nan)
+
+
+def _lp_references(X: np.ndarray, s: np.ndarray, w_hat, where: str) -> dict:
+    """The L1 and L-infinity references of hard labels ``s`` (NaN, not unique, where the
+    L2 SVM ``w_hat`` is None: not separable), both LPs in one HiGHS call."""
+    found: dict = {}
+    sols = {}
+    if w_hat is not None:
+        try:
+            sols = svm.max_margin_lps(X, s, start=w_hat)
+        except svm.NotSeparableError:
+            sols = {}  # separable to the L2 solver's tolerance, not to the LP's
+        except Exception as exc:
+            exc.add_note("while computing the L1 and L-infinity max-margin separators of "
+                         f"the training set at {where}")
+            raise
+    for p, order in _LP_NORMS.items():
+        sol = sols.get(order)
+        found[f"svm_margin_{p}"] = np.nan if sol is None else sol.margin
+        found[f"w_hat_{p}"] = np.full(X.shape[1], np.nan) if sol is None else sol.w
+        found[f"w_hat_{p}_unique"] = False if sol is None else sol.unique
+    return found
 
 
 def _svm(X: np.ndarray, s: np.ndarray, where: str):
@@ -565,24 +639,25 @@ def _geometry_variables(ds, grid: _Grid, W, losses):
         stats = references_of_training_set(X, t, groups=groups, where=grid.label(outer, o),
                                            svm_cache=caches.setdefault(X.tobytes(), {}))
         for name, value in stats.items():
-            if name == "w_hat":
+            if _ALL_VARIABLES[name].trailing == ("feature",):
                 per_set.setdefault(name, np.full((nO, d), np.nan))[o, feat] = value
             else:
-                dtype = bool if name == "separable" else np.float64
-                fill = False if name == "separable" else np.nan
-                per_set.setdefault(name, np.full(nO, fill, dtype=dtype))[o] = value
+                boolean = _ALL_VARIABLES[name].dtype == "bool"
+                per_set.setdefault(name, np.full(nO, False if boolean else np.nan,
+                                                 dtype=bool if boolean else np.float64))[o] = value
         rows = Wb[o][..., feat].reshape(nR * K, -1)
         sep = stats.get("separable", False)
         got = geometry_on_training_set(rows, X, t, losses=np.repeat(Lb[o], K),
-                                     w_hat=stats["w_hat"] if sep else None,
-                                     svm_margin=stats.get("svm_margin", np.nan), groups=groups)
+                                       w_hat=stats["w_hat"] if sep else None,
+                                       svm_margin=stats.get("svm_margin", np.nan),
+                                       references=stats, groups=groups)
         for name, values in got.items():
             per_row.setdefault(name, np.full((nO, nR * K), np.nan))[o] = values
     shape = [grid.sizes[d] for d in outer]
     new = {k: grid.merge(v.reshape(nO, nR, K), outer, ("step",), _attrs(k))
            for k, v in per_row.items()}
     for name, values in per_set.items():
-        dims = (*outer, "feature") if name == "w_hat" else tuple(outer)
+        dims = (*outer, *_ALL_VARIABLES[name].trailing)
         new[name] = xr.Variable(dims, values.reshape(*shape, *values.shape[1:]), _attrs(name))
     return new
 

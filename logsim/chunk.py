@@ -282,8 +282,10 @@ def _measure(plan: Plan, cells, sets, cell_set, weights, train_loss, wanted):
                 rows, np.stack([dr.x_train for dr in draws]),
                 np.stack([sets[t].targets for t in targets]), losses=row_losses,
                 w_hat=np.stack([refs[t]["w_hat"] for t in targets]),
-                svm_margin=np.array([refs[t]["svm_margin"] for t in targets]), groups=groups,
-                data_index=data_index, target_index=target_index)
+                svm_margin=np.array([refs[t]["svm_margin"] for t in targets]),
+                references={k: np.array([refs[t][k] for t in targets])
+                            for k in analysis.LP_REFERENCES},
+                groups=groups, data_index=data_index, target_index=target_index)
         for name, values in found.items():
             out[name][members] = values.reshape(len(members), K)
     return out
@@ -326,8 +328,8 @@ def _owned_arrays(plan: Plan, span: range, sets: dict[int, _TargetSet], wanted) 
             for name in target_names:
                 if name == "targets":
                     rows[name].append(_pad(ts.targets, (n,)))
-                elif name == "w_hat":
-                    rows[name].append(_pad(refs["w_hat"], (d,)))
+                elif wanted[name].var.trailing == ("feature",):  # w_hat, w_hat_l1, ...
+                    rows[name].append(_pad(refs[name], (d,)))
                 else:
                     rows[name].append(refs[name])
         for name in target_names:

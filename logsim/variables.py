@@ -215,6 +215,30 @@ _ALL = [
        "point is misclassified); NaN where w = 0"),
     _v("margin_gap", "cell", ("step",), "f8", "geometry",
        "svm_margin - normalized_margin", "1", ">= 0; " + _SVM),
+    # --- the max-margin references in L1 and L-infinity (linear programmes, logsim.svm)
+    *(v for p, name in (("l1", "L1"), ("linf", "L-infinity")) for v in (
+        _v(f"svm_margin_{p}", "target", (), "f8", "geometry",
+           f"max margin in the {name} norm: max over ||w||_{p[1:]} <= 1 of min_i s_i x_i.w", "1",
+           "a linear programme solved by HiGHS (logsim.svm.max_margin_lp), certified by its "
+           "duality gap" + _SEP + "; " + _SVM),
+        _v(f"w_hat_{p}", "target", ("feature",), "f8", "geometry",
+           f"one {name} max-margin separator: argmin ||w||_{p[1:]} s.t. s_i x_i.w >= 1", "1",
+           f"||w_hat_{p}||_{p[1:]} = 1 / svm_margin_{p}; one vertex of the optimal set, which "
+           f"need not be a single point (w_hat_{p}_unique)" + _SEP + "; " + _SVM),
+        _v(f"w_hat_{p}_unique", "target", (), "bool", "geometry",
+           f"the {name} max-margin direction is unique", "1",
+           "certified by the LP's multipliers, or the optimal face measured by LPs that "
+           "maximise and minimise each coordinate (extent <= 1e-7 of the unit-norm "
+           "direction); false where the labels are not separable"),
+        _v(f"margin_gap_{p}", "cell", ("step",), "f8", "geometry",
+           f"svm_margin_{p} - min_i s_i x_i.w / ||w||_{p[1:]}", "1",
+           f">= 0: the {name} normalised margin's distance to its optimum; " + _SVM
+           + " and where w = 0"),
+        _v(f"direction_gap_{p}", "cell", ("step",), "f8", "geometry",
+           f"direction gap || w/||w||_{p[1:]} - w_hat_{p}/||w_hat_{p}||_{p[1:]} ||_{p[1:]}", "1",
+           f"in [0, 2], in the {name} norm; NaN where the direction is not unique "
+           f"(w_hat_{p}_unique false), " + _SVM + " and where w = 0"),
+    )),
 ]
 
 #: Every variable by name, in the order a result lists them.

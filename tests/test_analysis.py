@@ -18,14 +18,10 @@ from scipy.special import entr, expit, logit, rel_entr
 import logsim
 from logsim import data as datamod
 from logsim import metrics, svm
-from logsim.analysis import VARIABLES, analyse, reliability_table
+from logsim.analysis import TARGET_LEVEL, VARIABLES, analyse, reliability_table
 from logsim.store import content_hash
 
-PER_ROW = [
-    name
-    for name in VARIABLES
-    if name not in ("entropy_floor", "separable", "w_hat", "svm_margin", "svm_max_violation")
-]
+PER_ROW = [name for name in VARIABLES if name not in TARGET_LEVEL]
 
 
 def _run(name, data, grid, steps, checkpoints, learning_rate=0.5, labels=None, **kw):

@@ -45,7 +45,7 @@ def test_notebook_executes(path, tmp_path_factory, monkeypatch):
     assert "holds" in text and "content_sha256" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
     # the notebook stored its result where LOGSIM_CLAIMS_DIR says, and showed that file's hash
-    study = next(s for s in studies() if s.notebook == path.name)
+    study = next(s for s in studies() if s.notebook == path.name)  # one per part of a claim
     stored = claims_dir / f"{study.scenario_name}-small.nc"
     assert stored.is_file(), f"{path.name} did not store its result in LOGSIM_CLAIMS_DIR"
     with open_results(stored) as ds:

@@ -93,6 +93,48 @@ def test_implicit_bias_check_fails_when_noise_leaves_a_seed_separable(results):
     assert verdict.values["noisy_logistic"]["nonseparable"] == ds.sizes["seed"] - 1
 
 
+def test_implicit_bias_check_measures_normalised_gds_rate(results):
+    """The slope of normalised GD's gap over the last three decades, recomputed from the
+    stored weights and the toy's w_hat = (0.5, 0.5): about -1 (the gap falls like 1/t)."""
+    from logsim.studies.implicit_bias import NGD_DECADES, measurements
+
+    ds = results[7]
+    T = int(ds["step"].values[-1])
+    W = ds["weights"].sel({"loss": "logistic", "method": "normalized_gd", "noise_rate": 0.0})
+    unit = W / np.sqrt((W**2).sum("feature"))
+    gap = np.sqrt(((unit - np.array([0.5, 0.5]) / np.sqrt(0.5)) ** 2).sum("feature"))
+    gap = gap.median("seed")
+    slope = np.log10(float(gap.sel(step=T)) / float(gap.sel(step=T // 10**NGD_DECADES)))
+    m = measurements(ds)["ngd"]
+    assert m["slope"]["logistic"] == pytest.approx(slope / NGD_DECADES, rel=1e-9)
+    assert -1.1 <= m["slope"]["logistic"] <= -0.9 and m["frozen"] == 0
+    assert m["neg_log_loss_T"] > 708  # the loss itself is below the smallest float64
+
+
+def test_implicit_bias_check_fails_when_normalised_gd_freezes(results):
+    """Normalised GD's weights held at their value at t = 3000 from then on, as when its
+    update underflowed to zero before the shifted exponentials: the check says no."""
+    ds = results[7]
+    steps = ds["step"].values
+    k = int(np.flatnonzero(steps == 3000)[0])
+    sel = {"method": "normalized_gd"}
+    tampered = ds.copy(deep=True)
+    W = ds["weights"].sel(sel).values.copy()  # (..., step, feature) in the stored order
+    axis = ds["weights"].sel(sel).dims.index("step")
+    frozen = np.take(W, [k], axis=axis)
+    index = [slice(None)] * W.ndim
+    index[axis] = slice(k, None)
+    W[tuple(index)] = frozen
+    tampered["weights"].loc[sel] = W
+    tampered = analyse(tampered)
+    assert _check(7, ds).holds
+    verdict = _check(7, tampered)
+    assert not verdict.holds, verdict.line()
+    # the gap stops falling at t = 3000: over the last three decades it falls by less
+    # than the measured 1/t (on the small run, 1e2 to 1e5: a slope of about -0.5)
+    assert verdict.values["ngd_slope"] > -0.9
+
+
 def test_support_structure_of_the_two_toys(results):
     """The asymmetric toy is degenerate; the non-degenerate one has the duals 1/12, 5/12
     (solved by hand: w_hat = a (-1, 3) + b (1.4, 0.6) = (0.5, 0.5)), and w_tilde solves

@@ -2,9 +2,9 @@
 
 Each module defines one :class:`~logsim.studies.base.Study` named ``STUDY``, or a
 tuple ``STUDIES`` when a claim is tested on several scenarios (claim 7: a degenerate
-and a non-degenerate toy); :func:`studies` lists them in claim order. ``logsim claims``
-runs the checks, ``logsim plot`` draws a study's figures for a result made from its
-scenario.
+and a non-degenerate toy; claim 9: four parts); :func:`studies` lists them in claim
+order. ``logsim claims`` runs the checks, ``logsim plot`` draws a study's figures for a
+result made from its scenario.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ MODULES = (
     "calibration",  # 6
     "implicit_bias",  # 7
     "breast_cancer",  # 8
+    "optimiser_margin",  # 9
 )
 
 

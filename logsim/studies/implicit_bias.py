@@ -16,7 +16,10 @@ are not unique, which puts it outside Soudry et al.'s "almost every data set". O
   gap x ln t is still rising at 1e7 steps, by less each decade, and passes ln 2 (it returns
   to it from above only much later). The check asks for that: bounded, levelling off;
 * the mean loss falls like 1/t and ||w|| grows like ||w_hat|| ln t;
-* normalised GD (step eta g / ||g||) reaches GD's final direction thousands of times sooner;
+* normalised GD (step eta g / ||g||) reaches GD's final direction thousands of times sooner
+  and keeps converging like 1/t to the end of the run (its update is computed from
+  exponentials shifted by the smallest margin, so it never underflows: at t = 1e7 its loss
+  is about e^-2.8e6, stored as log_train_loss);
 * hinge-loss GD stops (zero gradient) short of the max-margin direction.
 
 The non-degenerate toy (``scenarios/implicit_bias_nondegenerate.toml``) has exactly two
@@ -55,6 +58,11 @@ LOSS_SLOPE = (-1.1, -0.9)
 NORM_RATE_TOL = 0.05
 #: normalised GD must reach GD's final direction gap within this fraction of the run.
 NGD_FRACTION = 1e-3
+#: normalised GD's direction gap keeps falling like 1/t: its log-log slope over the last
+#: NGD_DECADES decades of the run (median over seeds, both exponentially tailed losses)
+#: must lie in this band. A frozen trajectory (update underflowed to zero) gives 0.
+NGD_SLOPE = (-1.1, -0.9)
+NGD_DECADES = 3
 #: hinge GD stops short: its frozen direction gap must be at least this.
 HINGE_MIN_GAP = 0.01
 #: non-separable data: relative change of w over the last decade at most this.
@@ -303,6 +311,7 @@ def measurements(ds) -> dict:
             "min_gap": float(np.nanmin(ngd.values)),
             "last_moved": int(steps[np.flatnonzero(moving)[-1] + 1]) if moving.any() else 0,
             "norm_T": float(ngd_cells["weight_norm"].median("seed").sel(step=T)),
+            **_ngd_rate(ds, clean, T),
         }
     if "hinge" in ds["loss"].values:
         h = _sel(clean, loss="hinge", method="gd")
@@ -317,6 +326,31 @@ def measurements(ds) -> dict:
             "logistic_gap_T": out["logistic"]["gap"][-1],
         }
     out["noisy"] = _noisy_measurements(ds, T10)
+    return out
+
+
+def _ngd_rate(ds, clean, T) -> dict:
+    """Normalised GD's direction gap over the last :data:`NGD_DECADES` decades: its
+    log-log slope per loss, the gap at each decade, ``-ln L`` at T (from
+    ``log_train_loss``: far below the smallest float64 on a long run) and whether any
+    trajectory froze (``frozen_at``)."""
+    first = T / 10**NGD_DECADES
+    out: dict = {"rate_from": int(first), "slope": {}, "decade_gaps": {}}
+    steps = ds["step"].values
+    decades = [int(s) for s in steps if s >= first and math.log10(s / first) % 1 == 0]
+    for loss in GD_LOSSES:
+        cells = _sel(clean, loss=loss, method="normalized_gd")
+        gap = cells["direction_gap"].median("seed")
+        lo, hi = float(gap.sel(step=int(first))), float(gap.sel(step=T))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["slope"][loss] = float(np.log10(hi / lo) / NGD_DECADES)
+        out["decade_gaps"][loss] = [float(gap.sel(step=t)) for t in decades]
+        if loss == "logistic":
+            out["neg_log_loss_T"] = float(-cells["log_train_loss"].median("seed").sel(step=T))
+        if "frozen_at" in cells:
+            out.setdefault("frozen", 0)
+            out["frozen"] += int(np.isfinite(cells["frozen_at"].values).sum())
+    out["decades"] = decades
     return out
 
 
@@ -390,11 +424,21 @@ def check(ds) -> Verdict:
             f"d||w||/d ln t = {r['norm_rate']:.4f} vs ||w_hat|| = {m['w_hat_norm']:.4f}"
         )
     n = m["ngd"]
-    ngd_ok = n["reach_step"] is not None and n["reach_step"] <= NGD_FRACTION * T
+    slopes = n["slope"]
+    ngd_ok = (n["reach_step"] is not None and n["reach_step"] <= NGD_FRACTION * T
+              and all(NGD_SLOPE[0] <= slopes[loss] <= NGD_SLOPE[1] for loss in GD_LOSSES))
     ok &= ngd_ok
-    parts.append(f"normalised GD reaches GD's final gap by t = {n['reach_step']}, and gets to "
-                 f"{n['min_gap']:.1e}")
-    values.update(ngd_reach_step=n["reach_step"], ngd_min_gap=n["min_gap"])
+    parts.append(
+        f"normalised GD reaches GD's final gap by t = {n['reach_step']} and keeps going: its "
+        f"gap falls like t^{slopes['logistic']:.3f} (logistic) and t^{slopes['exponential']:.3f} "
+        f"(exponential) from t = {n['rate_from']:.0e} to {T:.0e}, to {n['gap_T']:.1e}, with "
+        f"||w|| = {n['norm_T']:.4g}, ln L = {-n['neg_log_loss_T']:.4g} and "
+        f"{n.get('frozen', 0)} trajectories frozen")
+    values.update(ngd_reach_step=n["reach_step"], ngd_min_gap=n["min_gap"],
+                  ngd_gap_T=n["gap_T"], ngd_slope=slopes["logistic"],
+                  ngd_slope_exponential=slopes["exponential"], ngd_rate_from=n["rate_from"],
+                  ngd_decade_gaps=n["decade_gaps"]["logistic"],
+                  ngd_neg_log_loss_T=n["neg_log_loss_T"], ngd_frozen=n.get("frozen", 0))
     h = m["hinge"]
     hinge_ok = h["active_T"] == 0.0 and h["frozen"] and h["gap_T"] >= HINGE_MIN_GAP
     ok &= hinge_ok
@@ -419,14 +463,18 @@ def check(ds) -> Verdict:
             f"its rise per decade shrinking by <= {RISE_RATIO} per decade (levels off: "
             f"O(1/ln t)), loss slope in [{LOSS_SLOPE[0]}, {LOSS_SLOPE[1]}], d||w||/d ln t "
             f"within {NORM_RATE_TOL:.0%} of ||w_hat||; normalised GD reaches GD's final gap "
-            f"by t <= {NGD_FRACTION:g} T; hinge frozen with gap >= {HINGE_MIN_GAP}; noisy: "
+            f"by t <= {NGD_FRACTION:g} T and its gap's log-log slope over the last "
+            f"{NGD_DECADES} decades lies in [{NGD_SLOPE[0]}, {NGD_SLOPE[1]}] for both losses "
+            f"(about 1/t; a trajectory that froze gives 0); hinge frozen with gap >= "
+            f"{HINGE_MIN_GAP}; noisy: "
             f"every seed non-separable, w moves <= {FINITE_TOL:g} over the last decade in "
             "every seed"
         ),
         values=values,
         limits={"rate_band": [lo, hi], "rise_ratio": RISE_RATIO, "loss_slope": list(LOSS_SLOPE),
                 "norm_rate_tol": NORM_RATE_TOL, "residual_tol": RESIDUAL_TOL,
-                "ngd_fraction": NGD_FRACTION, "hinge_min_gap": HINGE_MIN_GAP,
+                "ngd_fraction": NGD_FRACTION, "ngd_slope": list(NGD_SLOPE),
+                "ngd_decades": NGD_DECADES, "hinge_min_gap": HINGE_MIN_GAP,
                 "finite_tol": FINITE_TOL},
     )
 
@@ -514,9 +562,12 @@ def summary(v) -> str:
         f"{_power(v['T'])} steps, gap × ln t is bounded and levels off ({r['gap_ln'][0]:.2f} "
         f"… {r['gap_ln'][-1]:.2f} at t = {_power(v['decades'][0])} … {_power(v['T'])}), the "
         f"loss falls as t^{r['loss_slope']:.3f} and ‖w‖ grows at {r['norm_rate']:.4f} per unit "
-        f"ln t against ‖ŵ‖ = {v['w_hat_norm']:.4f}; the exponential loss does the same, "
-        f"normalised GD gets there by t = {v['ngd_reach_step']}, hinge freezes short of it "
-        f"(gap {v['hinge_gap']:.3f}), and {_finite(v)}."
+        f"ln t against ‖ŵ‖ = {v['w_hat_norm']:.4f}; the exponential loss does the same. "
+        f"Normalised GD reaches GD's final gap by t = {v['ngd_reach_step']} and does not "
+        f"stop: its gap falls like t^{v['ngd_slope']:.2f} from t = "
+        f"{_power(v['ngd_rate_from'])} to {_power(v['T'])} (to {sci(v['ngd_gap_T'], 1)}), "
+        f"its loss to e^−{sci(v['ngd_neg_log_loss_T'], 1)}, far below the smallest float64. "
+        f"Hinge freezes short of the direction (gap {v['hinge_gap']:.3f}), and {_finite(v)}."
     ).replace("t^-", "t^−")
 
 
@@ -609,6 +660,11 @@ def figures(ds, out: Path) -> list[Path]:
                 continue
             da = _sel(clean, loss=loss, method=method)[var]
             _band(ax, t, da.where(da > 0), color, label)
+        if var == "direction_gap" and _present(ds, "logistic", "normalized_gd"):
+            ngd = _sel(clean, loss="logistic", method="normalized_gd")[var].median("seed")
+            anchor = 3.0 * float(ngd.values[-1]) * t[-1]  # drawn 3x above, to be seen
+            ax.plot(t[late], anchor / t[late], ":", color="tab:green", lw=1.2,
+                    label="∝ 1/t (normalised GD's rate, drawn 3× above)")
         if var == "direction_gap" and closed is None:
             ax.plot(t[late], LN2 / lnt[late], "k--", lw=0.9,
                     label="ln 2 / ln t (asymptote derived for this toy)")
@@ -660,20 +716,41 @@ def figures(ds, out: Path) -> list[Path]:
         ax.grid(alpha=0.3, which="both")
     paths += save(fig, out, f"{name}-gap-times-log-t-and-bounded-residual")
 
-    # 3. loss ~ 1/t and ||w|| ~ ||w_hat|| ln t
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
+    # 3. loss ~ 1/t and ||w|| ~ ||w_hat|| ln t (the loss from log_train_loss, which a long
+    # run of normalised GD takes far below the smallest float64)
+    has_ngd = _present(ds, "logistic", "normalized_gd")
+    fig, axes = plt.subplots(1, 3 if has_ngd else 2, figsize=(18 if has_ngd else 12, 4.4))
+    left, right = axes[0], axes[1]
     w_hat_norm = float(np.median(1.0 / _sel(ds, noise_rate=0.0)["svm_margin"].values))
     T = steps[-1]
     for loss, color in (("logistic", "tab:blue"), ("exponential", "tab:orange")):
         c = _sel(clean, loss=loss, method="gd")
-        _band(left, t, c["train_loss"], color, f"{loss}, GD")
+        _band(left, t, c["log_train_loss"], color, f"{loss}, GD")
         _band(right, t, c["weight_norm"], color, f"{loss}, GD")
-    ref = _sel(clean, loss="logistic", method="gd")["train_loss"].median("seed").values[-1] * T
-    left.plot(t, ref / t, "k--", lw=0.9, label="∝ 1/t")
+    ref = float(_sel(clean, loss="logistic", method="gd")["log_train_loss"]
+                .median("seed").values[-1]) + np.log(T)
+    left.plot(t, ref - np.log(t), "k--", lw=0.9, label="∝ 1/t (slope −1 in ln t)")
     left.set_xscale("log")
-    left.set_yscale("log")
-    left.set_ylabel("mean training loss [nat; exponential: dimensionless]")
+    left.set_ylabel("ln L, L the mean training loss (log_train_loss)")
     left.set_title("Loss falls like 1/t", fontsize=10)
+    if has_ngd:
+        ax = axes[2]
+        eta = float(tomllib.loads(ds.attrs["scenario"])["optimizer"]["learning_rate"])
+        gamma = 1.0 / w_hat_norm
+        for loss, color in (("logistic", "tab:green"), ("exponential", "tab:olive")):
+            c = _sel(clean, loss=loss, method="normalized_gd")
+            _band(ax, t, -c["log_train_loss"], color, f"{loss}, normalised GD")
+        ax.plot(t, gamma * eta * t, "k--", lw=0.9,
+                label=f"γ η t = {gamma:.3f} × {eta:g} t (margin γ at ‖w‖ = η t)")
+        ax.axhline(-np.log(np.finfo(float).tiny), color="0.5", ls=":", lw=0.9,
+                   label="−ln(smallest normal float64) ≈ 708")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("gradient-descent step t (log scale)")
+        ax.set_ylabel("−ln L  (log scale)")
+        ax.set_title("Normalised GD: the loss e^(−γηt), measured as its log", fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
     norm_T = _sel(clean, loss="logistic", method="gd")["weight_norm"].median("seed").values[-1]
     right.plot(t, norm_T + w_hat_norm * (np.log(t) - np.log(T)), "k--", lw=0.9,
                label=f"slope ‖ŵ‖ = {w_hat_norm:.3f} per unit of ln t")
@@ -768,16 +845,26 @@ STUDY = Study(
         "ln 2 near t = 3·10⁶ (it comes back to ln 2 from above only much later). The check "
         "asks for what is true: the residual w − ŵ ln t stays bounded, gap × ln t stays "
         "within a factor 1.5 of ln 2 and levels off, the loss falls like 1/t and "
-        "d‖w‖/d ln t = ‖ŵ‖."
+        "d‖w‖/d ln t = ‖ŵ‖.\n\n"
+        "Normalised GD (w ← w − η g/‖g‖) grows ‖w‖ by η every step, so its margins pass 745 "
+        "after a few thousand steps, where every exp(−margin) is 0 in float64. logsim "
+        "computes its step from exponentials shifted by the smallest margin (the direction "
+        "of g does not change), so it keeps moving: the check measures the log-log slope of "
+        "its direction gap over the last three decades (about −1: the gap falls like 1/t) "
+        "and fails if the weights freeze. Its loss, e^(−γηt), is far below the smallest "
+        "float64 and is read from `log_train_loss`."
     ),
     look=(
         "First figure: all three gaps fall steadily on log axes for the logistic and "
         "exponential losses (the two curves nearly coincide); normalised GD (step η g/‖g‖) "
-        "reaches plain GD's final gap within about 10² steps; the hinge loss stops after a "
-        "few steps at a fixed gap (its gradient is exactly zero once every margin is ≥ 1). "
+        "reaches plain GD's final gap within about 10² steps and then falls along the 1/t "
+        "guide all the way to 10⁷ steps; the hinge loss stops after a few steps at a fixed "
+        "gap (its gradient is exactly zero once every margin is ≥ 1). "
         "Second: gap × ln t rises by less each decade and levels off near the dashed ln 2, "
         "and the residual w − ŵ ln t settles (its orthogonal part towards the derived "
-        "−ln 2/√2). Third: the loss follows the 1/t line and ‖w‖ the slope ‖ŵ‖ in ln t. "
+        "−ln 2/√2). Third: ln L follows the 1/t line (slope −1 in ln t), ‖w‖ the slope ‖ŵ‖ "
+        "in ln t, and normalised GD's −ln L grows like γηt, past 708 (where the loss itself "
+        "would underflow) to about 2.8·10⁶. "
         "Fourth: with label noise ‖w‖ levels off and w_t converges to a finite point, on "
         "every seed."
     ),
