@@ -300,8 +300,15 @@ def _loss_names(ds: xr.Dataset, grid: _Grid, loss: str | None) -> np.ndarray:
     return np.full(shape, str(name))
 
 
-def _trim(X: np.ndarray, *per_sample: np.ndarray | None):
-    """Drop NaN padding: feature columns that are all NaN, samples that are not finite."""
+def trim_padding(X: np.ndarray, *per_sample: np.ndarray | None):
+    """Drop the NaN padding of one stored data set.
+
+    Data sets narrower or shorter than the widest of a sweep are stored padded with NaN
+    (feature columns that are all NaN, samples whose row is not finite). Returns
+    ``(feat, X[keep][:, feat], [a[keep] for a in per_sample])``: the mask of real
+    features, then the real samples, ``keep`` being the samples whose features and every
+    given per-sample array are finite (``None`` entries pass through as ``None``).
+    """
     feat = ~np.all(np.isnan(X), axis=0)
     X = X[:, feat]
     keep = np.all(np.isfinite(X), axis=1)
@@ -596,7 +603,7 @@ def _test_variables(ds, grid: _Grid, W, losses, *, bins, groups, platt_at):
     platt = np.ones(K, dtype=bool) if platt_at == "all" else np.arange(K) == K - 1
     out: dict[str, np.ndarray] = {}
     for o in range(nO):
-        feat, X, (y, pt) = _trim(Xb[o], Yb[o], None if Pb is None else Pb[o])
+        feat, X, (y, pt) = trim_padding(Xb[o], Yb[o], None if Pb is None else Pb[o])
         rows = Wb[o][..., feat].reshape(nR * K, -1)
         got = scores_on_test_set(rows, X, y, pt, losses=np.repeat(Lb[o], K), bins=bins,
                                  groups=groups, platt=np.tile(platt, nR), steps=K)
@@ -633,7 +640,7 @@ def _geometry_variables(ds, grid: _Grid, W, losses):
     per_set: dict[str, np.ndarray] = {}
     caches: dict[bytes, dict] = {}
     for o in range(nO):
-        feat, X, (t,) = _trim(Xb[o], Tb[o])
+        feat, X, (t,) = trim_padding(Xb[o], Tb[o])
         if len(t) == 0:
             continue
         stats = references_of_training_set(X, t, groups=groups, where=grid.label(outer, o),
@@ -784,7 +791,7 @@ def reliability_table(
         positional = {k: v for k, v in own.items() if k not in ds.coords}
         return np.asarray(da.sel(with_coords).isel(positional).values)
 
-    feat, X, (y,) = _trim(pick("x_test"), pick("y_test"))
+    feat, X, (y,) = trim_padding(pick("x_test"), pick("y_test"))
     w = pick("weights")[feat]
     if not np.all(np.isfinite(w)):
         raise ValueError(f"the weights at {sel} are not finite (a diverged trajectory)")

@@ -421,6 +421,27 @@ def test_padded_data_of_a_swept_dimension():
     )
 
 
+def test_trim_padding_recovers_the_drawn_data_set():
+    """A narrower, shorter draw padded with NaN to a sweep's widest shape comes back whole;
+    a sample whose label alone is missing is dropped with its row."""
+    from logsim.analysis import trim_padding
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(20, 2)), np.sign(rng.normal(size=20))
+    padded_X = np.full((30, 3), np.nan)
+    padded_X[:20, :2] = X
+    padded_y = np.full(30, np.nan)
+    padded_y[:20] = y
+    feat, Xt, (yt, none) = trim_padding(padded_X, padded_y, None)
+    assert feat.tolist() == [True, True, False] and none is None
+    np.testing.assert_array_equal(Xt, X)
+    np.testing.assert_array_equal(yt, y)
+    padded_y[4] = np.nan
+    _, Xt, (yt,) = trim_padding(padded_X, padded_y)
+    np.testing.assert_array_equal(Xt, np.delete(X, 4, axis=0))
+    np.testing.assert_array_equal(yt, np.delete(y, 4))
+
+
 def test_simulate_datasets_get_what_their_arrays_allow():
     ds = logsim.simulate(
         "soudry", asymmetric=True, steps=300, trajectories=2, seed=4, learning_rate=1.0

@@ -11,6 +11,7 @@ import tomllib
 
 import numpy as np
 
+from logsim.analysis import trim_padding
 from logsim.metrics import sigmoid
 
 
@@ -67,9 +68,8 @@ def cell_logits(ds, step=-1, **sel) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     X, y = pick("x_test"), pick("y_test")
     w = pick("weights")[step]
     p_true = pick("p_test") if "p_test" in ds else None
-    feat = ~np.all(np.isnan(X), axis=0)  # NaN padding of a narrower draw
-    keep = np.all(np.isfinite(X[:, feat]), axis=1) & np.isfinite(y)
-    return X[keep][:, feat] @ w[feat], y[keep], None if p_true is None else p_true[keep]
+    feat, X, (y, p_true) = trim_padding(X, y, p_true)
+    return X @ w[feat], y, p_true
 
 
 def reliability_over_seeds(ds, step=-1, bins: int = 15, **sel):

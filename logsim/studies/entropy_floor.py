@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from logsim import metrics
+from logsim.analysis import trim_padding
 from logsim.metrics import softplus
 from logsim.studies.base import Study, Verdict
 from logsim.studies.common import band, sci, step_axis
@@ -77,9 +78,8 @@ def min_cross_entropy(X, t, *, max_iter: int = 200, tol: float = 1e-13):
 def training_arrays(ds, cell):
     X = ds["x_train"].sel({k: v for k, v in cell.items() if k in ds["x_train"].dims}).values
     t = ds["targets"].sel({k: v for k, v in cell.items() if k in ds["targets"].dims}).values
-    feat = ~np.all(np.isnan(X), axis=0)
-    keep = np.all(np.isfinite(X[:, feat]), axis=1) & np.isfinite(t)
-    return X[keep][:, feat], t[keep], feat
+    feat, X, (t,) = trim_padding(X, t)
+    return X, t, feat
 
 
 def measurements(ds) -> dict:
