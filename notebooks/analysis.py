@@ -320,3 +320,126 @@ best = ds["step"][nll.argmin("step")]
 print(best.to_series().rename("step picked on validation"))
 agrees("step picked per split", best, verdict.values["best_steps"])'''),
 ]
+
+_MARGINS = '''\
+s = 2 * ds["clean_labels"] - 1  # labels ±1
+best = {"l1": ds["svm_margin_l1"], "l2": ds["svm_margin"], "linf": ds["svm_margin_linf"]}
+
+
+def relative_gaps(w):
+    """(γ*_p − γ_p(w)) / γ*_p with γ_p(w) = min_i s_i x_i·w / ‖w‖_p, for p = 1, 2, ∞."""
+    margin = (s * xr.dot(ds["x_train"], w, dim="feature")).min("sample")
+    norms = {"l1": abs(w).sum("feature"), "l2": np.sqrt((w ** 2).sum("feature")),
+             "linf": abs(w).max("feature")}
+    return {p: (best[p] - margin / norms[p]) / best[p] for p in best}'''
+
+_REFERENCES = (
+    "The three max-margin references are stored per training set (`svm_margin`, "
+    "`svm_margin_l1`, `svm_margin_linf` and their directions `w_hat*`, solved as linear "
+    "programmes for L1 and L∞). The angles between the directions say how far apart the "
+    "three geometries' answers are on this data.",
+    _MARGINS + '''
+
+w_hat = {"l1": ds["w_hat_l1"], "l2": ds["w_hat"], "linf": ds["w_hat_linf"]}
+
+
+def angle(a, b):
+    cos = xr.dot(a, b, dim="feature") / np.sqrt((a ** 2).sum("feature") * (b ** 2).sum("feature"))
+    return np.degrees(np.arccos(cos.clip(-1, 1)))
+
+
+for p, q in (("l1", "l2"), ("l2", "linf"), ("l1", "linf")):
+    agrees(f"angle between the {p} and {q} directions (degrees)",
+           angle(w_hat[p], w_hat[q]).squeeze(), verdict.values["separation"][f"{p}_{q}"],
+           rtol=1e-9)
+for p in best:
+    agrees(f"{p} max margin", best[p].squeeze(), verdict.values["margins"][p])''')
+
+CELLS["optimiser_margin"] = [
+    _REFERENCES,
+    ("Each trajectory's normalised margin in the three geometries at the last step, "
+     "recomputed from the stored weights and training set with one `xr.dot` and a `min` "
+     "over `sample`. The table is the relative gap (γ*_p − γ_p(w)) / γ*_p per optimiser "
+     "and schedule: each optimiser's own geometry has the smallest. The gaps the check "
+     "read from the stored `margin_gap*` agree (the comparison is of the margins "
+     "themselves, since a gap of 1e-14 is rounding-sized).",
+     '''\
+gaps = relative_gaps(last["weights"])
+table = xr.concat([gaps[p] for p in best], dim="geometry").assign_coords(geometry=list(best))
+print(table.squeeze("seed").to_series().unstack("geometry").to_string(float_format="%.2e"))
+for key, cell in verdict.values["cells"].items():
+    method, schedule = key.split("/")
+    for p in best:
+        here = (1 - gaps[p]).sel({"method": method, "schedule": schedule}).squeeze()
+        agrees(f"{key}: γ_{p}(w) / γ*_{p}", here, 1 - cell["gap"][p], rtol=1e-9)'''),
+]
+
+CELLS["optimiser_margin_adam"] = [
+    _REFERENCES,
+    ("Adam's relative margin gaps at the last step and near T/10 for every ε, from the "
+     "stored weights: with ε = 0 and a decaying step the L∞ gap is the smallest; with "
+     "ε > 0 the L2 gap is, and keeps falling.",
+     '''\
+k10 = near_step(int(ds["step"][-1]) / 10)
+at_T, at_T10 = relative_gaps(last["weights"]), relative_gaps(ds["weights"].isel(step=k10))
+print(xr.concat([at_T[p] for p in best], dim="geometry").assign_coords(geometry=list(best))
+      .squeeze("seed").to_series().unstack("geometry").to_string(float_format="%.2e"))
+eps0 = {"eps": 0.0, "schedule": "inverse_sqrt"}
+for p in best:
+    agrees(f"ε = 0, η/√(1+t): γ_{p}(w) / γ*_{p}", (1 - at_T[p]).sel(eps0).squeeze(),
+           1 - verdict.values["eps0"]["gap"][p], rtol=1e-9)
+for key, cell in verdict.values["eps"].items():
+    eps, schedule = key.split("/")
+    where = {"eps": float(eps), "schedule": schedule}
+    for p in best:
+        agrees(f"ε = {eps}, {schedule}: γ_{p}(w) / γ*_{p} at T",
+               (1 - at_T[p]).sel(where).squeeze(), 1 - cell["gap"][p], rtol=1e-9)
+        agrees(f"ε = {eps}, {schedule}: γ_{p}(w) / γ*_{p} at T/10",
+               (1 - at_T10[p]).sel(where).squeeze(), 1 - cell["gap_T10"][p], rtol=1e-9)'''),
+]
+
+CELLS["optimiser_margin_weight_decay"] = [
+    _REFERENCES,
+    ("For each weight decay λ: how far w moved over the last decade (it has converged to "
+     "the regularised solution w_λ), its norm, its relative L2 margin gap and its angle "
+     "to the L2 max-margin direction: both shrink as λ → 0.",
+     '''\
+k10 = near_step(int(ds["step"][-1]) / 10)
+w_T, w_T10 = last["weights"], ds["weights"].isel(step=k10)
+norm = np.sqrt((w_T ** 2).sum("feature"))
+moved = np.sqrt(((w_T - w_T10) ** 2).sum("feature")) / norm
+cos = xr.dot(w_T, ds["w_hat"], dim="feature") / (norm * np.sqrt((ds["w_hat"] ** 2).sum("feature")))
+angle_l2 = np.degrees(np.arccos(cos.clip(-1, 1)))
+gap_l2 = relative_gaps(w_T)["l2"]
+for lam, d in verdict.values["decay"].items():
+    where = {"weight_decay": float(lam)}
+    agrees(f"λ = {lam}: ‖w‖", norm.sel(where).squeeze(), d["norm"], rtol=1e-12)
+    agrees(f"λ = {lam}: moved over the last decade", moved.sel(where).squeeze(), d["moved"],
+           rtol=1e-6)
+    agrees(f"λ = {lam}: γ_2(w) / γ*_2 (1 − the relative L2 margin gap)",
+           (1 - gap_l2).sel(where).squeeze(), 1 - d["gap_l2"], rtol=1e-9)
+    agrees(f"λ = {lam}: angle to the L2 direction (degrees)", angle_l2.sel(where).squeeze(),
+           d["angle_l2"], rtol=1e-6)'''),
+]
+
+CELLS["optimiser_margin_large_steps"] = [
+    ("The stored `log_train_loss` (ln L, measured without underflow) of each constant step "
+     "size η: how often it rose between checkpoints, its peak, the late rate η T L(T) "
+     "(its log) and the log–log slope over the last decade.",
+     '''\
+log_loss = ds["log_train_loss"].squeeze("seed")
+T = int(ds["step"][-1])
+k10 = near_step(T / 10)
+rises = (log_loss.diff("step") > 1e-12).sum("step")
+ln_L_T, ln_L_T10 = log_loss.isel(step=-1, drop=True), log_loss.isel(step=k10, drop=True)
+late = ln_L_T + np.log(ds["learning_rate"] * T)
+slope = (ln_L_T - ln_L_T10) / np.log(T / float(ds["step"][k10]))
+print(xr.Dataset({"rises": rises, "peak": log_loss.max("step"), "ln(eta T L(T))": late,
+                  "slope": slope}).to_dataframe().to_string())
+for eta, s in verdict.values["steps"].items():
+    where = {"learning_rate": float(eta)}
+    agrees(f"η = {eta}: rises of the loss", rises.sel(where), s["rises"])
+    agrees(f"η = {eta}: peak of ln L", log_loss.max("step").sel(where), s["peak"])
+    agrees(f"η = {eta}: ln(η T L(T))", late.sel(where), s["late"], rtol=1e-12)
+    agrees(f"η = {eta}: slope over the last decade", slope.sel(where), s["slope"], rtol=1e-9)'''),
+]

@@ -5,6 +5,7 @@ builds the wheel, installs it in a fresh virtual environment and runs the comman
 an empty folder); CI runs it, and so does ``make wheel-check``.
 """
 
+import fnmatch
 import tomllib
 from pathlib import Path
 
@@ -31,7 +32,13 @@ def test_the_package_list_is_every_package_of_the_tree():
 def test_the_wheel_maps_the_top_level_scenarios_folder():
     setup = _setuptools()
     assert setup["package-dir"] == {"logsim.scenarios": "scenarios"}
-    assert setup["package-data"]["logsim.scenarios"] == ["*.toml"]
+    # every file of the folder ships: the scenarios and the data files they read (a CSV
+    # left out made an installed logsim's `logsim claims` fail)
+    patterns = setup["package-data"]["logsim.scenarios"]
+    files = [p.name for p in (ROOT / "scenarios").iterdir() if p.is_file()]
+    assert any(name.endswith(".csv") for name in files)
+    missed = [n for n in files if not any(fnmatch.fnmatch(n, pat) for pat in patterns)]
+    assert missed == [], f"scenarios/ files the wheel would leave out: {missed}"
 
 
 def test_bundled_scenarios_are_the_top_level_folder_in_a_checkout():
