@@ -424,34 +424,6 @@ def _update(method, learning_rate, loss, g, w):
 
 
 @helper
-def _step(
-    X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, t, at_checkpoint,
-    w, z, resid, g, perm, zb, yb, rb, weights_out, loss_out, k,
-):  # fmt: skip
-    """Record checkpoint ``k`` if ``at_checkpoint``, then make update ``t`` (none if ``t < 0``).
-
-    Returns :func:`_update`'s status (``_STILL`` after the final record); ``_DIVERGED`` if
-    the loss, gradient or weights stopped being finite (the trajectory must not be
-    advanced again).
-    """
-    if method != SGD or at_checkpoint:
-        _logits_all(XT, w, z)
-    loss = math.nan
-    if at_checkpoint or method == NGD_LOSS:
-        loss = _mean_loss(code, z, y, rho_pos, rho_neg)
-    if at_checkpoint and not _record(loss, w, weights_out, loss_out, k):
-        return _DIVERGED
-    if t < 0:  # the final checkpoint: record only
-        return _STILL
-    if method == SGD:
-        _draw_batch(perm, batch_size, key, t)
-        _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
-    else:
-        _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g)
-    return _update(method, learning_rate, loss, g, w)
-
-
-@helper
 def _trajectory(
     X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key, w0,
     checkpoints, weights_out, loss_out,
@@ -472,19 +444,35 @@ def _trajectory(
     last = checkpoints[checkpoints.shape[0] - 1]
     k = 0
     frozen = 0  # one past the last update that moved the weights
+    # Each step records checkpoint k if t is one, then makes update t (none after the
+    # last record). The step is written out here rather than in a helper of its own:
+    # an inlined helper's array arguments are fresh references, and Numba could not
+    # prune their reference counting inside this loop (about 30 atomic increments and
+    # decrements per step, half of a small lone run's time, measured with perf).
     for t in range(last + 1):
         at_checkpoint = t == checkpoints[k]
-        status = _step(
-            X, XT, y, code, method, learning_rate, batch_size, rho_pos, rho_neg, key,
-            t if t < last else -1, at_checkpoint, w, z, resid, g, perm, zb, yb, rb,
-            weights_out, loss_out, k,
-        )  # fmt: skip
+        if method != SGD or at_checkpoint:
+            _logits_all(XT, w, z)
+        loss = math.nan
+        if at_checkpoint or method == NGD_LOSS:
+            loss = _mean_loss(code, z, y, rho_pos, rho_neg)
+        if at_checkpoint:
+            if not _record(loss, w, weights_out, loss_out, k):
+                return True, -1
+            k += 1
+        if t == last:
+            break
+        if method == SGD:
+            _draw_batch(perm, batch_size, key, t)
+            _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
+        else:  # the full-batch gradient g = X^T l'(z, y) / n
+            _residuals(code, z, y, rho_pos, rho_neg, resid)
+            _project(X, resid, g)
+        status = _update(method, learning_rate, loss, g, w)
         if status == _DIVERGED:
             return True, -1
         if status == _MOVED:
             frozen = t + 1
-        if at_checkpoint:
-            k += 1
     return False, (frozen if frozen < last else -1)
 
 
