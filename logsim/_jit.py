@@ -39,8 +39,10 @@ def kernel(fn=None, *, parallel: bool = True):
 
 
 def ordered_sums(fn):
-    """Compile a small loop nest that sums in the order written, with fused multiply-adds."""
-    return numba.njit(fastmath={"contract"}, **JIT_OPTIONS)(fn)
+    """Compile a small loop nest that sums in the order written, with fused multiply-adds.
+
+    It only borrows its arrays (:data:`BORROWING`): no allocation."""
+    return numba.njit(fastmath={"contract"}, **BORROWING, **JIT_OPTIONS)(fn)
 
 
 def _contraction_fuses() -> bool:
@@ -103,6 +105,21 @@ def called(fn):
     """Compile a loop that kernels call rather than inline: one copy of its machine code
     however many kernels use it, which keeps their compile time down (strict IEEE)."""
     return numba.njit(**JIT_OPTIONS)(fn)
+
+
+#: Options of a compiled function that only reads and writes the arrays it is given: no
+#: allocation, no array returned or kept. Compiled without Numba's runtime (``_nrt``, a
+#: private option of ``numba.njit``), such a function binds its array arguments without
+#: reference counting, where each call otherwise made an atomic increment and decrement
+#: per array argument that Numba's pruning pass could not remove inside a kernel's step
+#: loop (docs/design.md, "Reference counting in the step loop"). A function that
+#: allocates fails to compile with this option (a typing error at its first call).
+BORROWING = {"_nrt": False}
+
+
+def called_borrowing(fn):
+    """:func:`called` for a loop that only borrows its arrays (:data:`BORROWING`)."""
+    return numba.njit(**BORROWING, **JIT_OPTIONS)(fn)
 
 
 def in_threads(calls, threads: int) -> None:

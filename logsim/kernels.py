@@ -36,7 +36,7 @@ import numpy as np
 from numba import prange
 
 from logsim._blas import gemm
-from logsim._jit import called, helper, in_threads, kernel, ordered_sums, pieces
+from logsim._jit import called_borrowing, helper, in_threads, kernel, ordered_sums, pieces
 from logsim._rows import combine_rows, combine_rows_at, dot_rows_at
 from logsim.losses import (
     HINGE,
@@ -72,7 +72,7 @@ def _logits_all(XT, w, z):
     combine_rows(w, XT, z)
 
 
-@called
+@called_borrowing
 def _mean_loss(code, z, y, rho_pos, rho_neg):
     """Mean of :func:`logsim.losses.loss_value` over the samples, summed in order.
 
@@ -90,7 +90,7 @@ def _mean_loss(code, z, y, rho_pos, rho_neg):
 _LOG_DIRECTLY = 1e-290
 
 
-@called
+@called_borrowing
 def _log_mean_loss(code, z, y, rho_pos, rho_neg, mean):
     """``log`` of the mean loss over the samples, without underflow.
 
@@ -170,7 +170,7 @@ def log_train_losses(XT, targets, data_index, loss_code, rho_pos, rho_neg, weigh
 SHIFT_FROM = 500.0
 
 
-@called
+@called_borrowing
 def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g, start=SHIFT_FROM):
     """``g = e^c X^T l'(z, y) / n`` with ``c`` the smallest margin, if ``c >= start > 0``
     (``SHIFT_FROM`` for normalized GD; the new optimisers of :func:`_update_extended` shift
@@ -197,7 +197,7 @@ def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g, start=
     return c
 
 
-@called
+@called_borrowing
 def _shifted_mean_loss(code, z, y, rho_pos, rho_neg, c):
     """``e^c L``: the mean loss shifted as :func:`_shifted_gradient` shifted the gradient."""
     total = 0.0
@@ -256,7 +256,7 @@ def _logistic_residuals(z, y, resid):
         resid[i] = logistic_derivative(z[i], y[i])
 
 
-@called
+@called_borrowing
 def _residuals(code, z, y, rho_pos, rho_neg, resid):
     """``resid = l'(z, y)``, the derivative of the loss at every logit."""
     if code == LOGISTIC:
@@ -629,7 +629,7 @@ def _blas_pass(
             gemm(Xb.T, RZ[lo:hi], partial[blk])
 
 
-@called
+@called_borrowing
 def _blas_products(
     X, WT, YT, Z, RZ, GT, partial, zs, rs, members, alive, all_logistic, loss_code, targets,
     rho_pos, rho_neg, advance,
@@ -656,7 +656,7 @@ def _blas_products(
             GT[j, b] /= n
 
 
-@helper
+@called_borrowing
 def _lanes_products(
     X, XT, WT, YT, Z, RZ, GT, zs, rs, members, alive, all_logistic, loss_code, targets,
     rho_pos, rho_neg, advance,
@@ -935,7 +935,7 @@ def _adam(eta, beta1, beta2, eps, t, shift, moment_shift, g, w, m, v):
     return (_MOVED if moved else _STILL), target
 
 
-@helper
+@called_borrowing
 def _update_extended(method, eta, loss, opts, t, shift, moment_shift, g, w, m, v):
     """One update of any optimiser with step ``eta`` (the schedule's ``eta_t``).
 
