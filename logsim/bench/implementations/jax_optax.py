@@ -79,12 +79,12 @@ class JaxOptax(Implementation):
         return None
 
     def prepare(self, problem):
-        jax, jnp, lax = import_jax()
-        import optax
-
         w = problem.workload
         if w.method not in METHODS:
             raise ValueError(f"the optax baseline runs {', '.join(METHODS)}; got {w.method!r}")
+        jax, jnp, lax = import_jax()
+        import optax
+
         cpu = jax.devices("cpu")[0]
         X = np.ascontiguousarray(problem.X)
         S = hard_target_signs(problem)
