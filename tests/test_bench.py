@@ -78,7 +78,7 @@ OPTIMISER_CASES = {
     method: workloads.Workload(f"T-{method}", method, 6, 40, 3, 80, method=method,
                                checkpoints=5, lr_low=lo, lr_high=hi, seed=30 + k)
     for k, (method, lo, hi) in enumerate([("momentum", 0.02, 0.2), ("nesterov", 0.02, 0.2),
-                                          ("adam", 0.002, 0.05), ("sign_gd", 0.001, 0.01),
+                                          ("adam", 0.002, 0.02), ("sign_gd", 0.001, 0.01),
                                           ("coordinate_descent", 0.002, 0.02)])
 }
 
