@@ -17,7 +17,7 @@ from logsim import cli, rng
 from logsim.bench import ceiling, memory_probe, report, suite, workloads
 from logsim.bench import cli as bench_cli
 from logsim.bench.gate import gate
-from logsim.bench.implementations import IMPLEMENTATIONS, JaxBatched, NumpyBatched
+from logsim.bench.implementations import IMPLEMENTATIONS, JaxBatched, JaxOptax, NumpyBatched
 from logsim.bench.machine import machine_info
 from logsim.bench.problem import batch_indices, make_problem
 from tests import naive
@@ -71,6 +71,79 @@ def test_baseline_computes_logsims_trajectories(case, impl):
     np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(L, L_ref, rtol=1e-9, atol=1e-12)
     assert gate((W, L), (W_ref, L_ref))[0]
+
+
+#: One small full-batch run per optimiser of the optax baseline (step sizes in 1/L).
+OPTIMISER_CASES = {
+    method: workloads.Workload(f"T-{method}", method, 6, 40, 3, 80, method=method,
+                               checkpoints=5, lr_low=lo, lr_high=hi, seed=30 + k)
+    for k, (method, lo, hi) in enumerate([("momentum", 0.02, 0.2), ("nesterov", 0.02, 0.2),
+                                          ("adam", 0.002, 0.02), ("sign_gd", 0.001, 0.01),
+                                          ("coordinate_descent", 0.002, 0.02)])
+}
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("method", list(OPTIMISER_CASES))
+def test_optax_baseline_computes_logsims_and_the_papers_trajectories(method):
+    """optax's update conventions are logsim's: same weights to 1e-10, so equal work is timed.
+
+    Also against tests/naive.py's update rules, trajectory by trajectory, so the two
+    cannot agree on a wrong update.
+    """
+    w = OPTIMISER_CASES[method]
+    problem = make_problem(w)
+    W_ref, L_ref = _run("logsim", problem)
+    W, L = _run("optax", problem)
+    assert W.shape == W_ref.shape and L.shape == L_ref.shape
+    assert np.all(np.linalg.norm(W_ref[:, -1], axis=1) > 0.1)  # the runs went somewhere
+    np.testing.assert_allclose(W, W_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(L, L_ref, rtol=1e-10, atol=1e-12)
+    assert gate((W, L), (W_ref, L_ref))[0]
+    for r in range(w.trajectories):
+        W_naive, L_naive = naive.optimiser_trajectory(
+            problem.X, problem.targets[r], loss_name="logistic", method=method,
+            learning_rate=problem.learning_rate[r], steps=w.steps,
+            checkpoints=set(problem.checkpoints.tolist()), momentum=w.momentum,
+            beta1=w.beta1, beta2=w.beta2, eps=w.eps)
+        np.testing.assert_allclose(W[r], W_naive, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(L[r], L_naive, rtol=1e-10)
+
+
+#: Each optimiser with a neighbouring convention or option: what the gate must reject.
+OTHER_UPDATES = {"momentum": {"momentum": 0.8}, "nesterov": {"method": "momentum"},
+                 "adam": {"beta2": 0.99}, "sign_gd": {"method": "coordinate_descent"},
+                 "coordinate_descent": {"method": "sign_gd"}}
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("method", list(OPTIMISER_CASES))
+def test_optax_baseline_with_another_update_fails_the_gate(method):
+    problem = make_problem(OPTIMISER_CASES[method])
+    ref = _run("logsim", problem)
+    other = dataclasses.replace(problem, workload=dataclasses.replace(
+        problem.workload, **OTHER_UPDATES[method]))
+    assert not gate(_run("optax", other), ref)[0]
+
+
+@pytest.mark.jax
+def test_greedy_coordinate_moves_the_lowest_largest_entry():
+    from logsim.bench.implementations.jax_batched import import_jax
+    from logsim.bench.implementations.jax_optax import greedy_coordinate
+
+    _, jnp, _ = import_jax()
+    import optax
+
+    step = greedy_coordinate(jnp, optax)
+    for g, want in [([1.0, -3.0, 3.0, 0.0], [0, -1, 0, 0]), ([0.0, 0.0], [0, 0]),
+                    ([0.5, -0.25, 2.0], [0, 0, 1])]:
+        got, _ = step.update(jnp.asarray(g), step.init(jnp.zeros(len(g))))
+        np.testing.assert_array_equal(np.asarray(got), want)
+
+
+def test_optax_baseline_refuses_a_method_it_does_not_run():
+    with pytest.raises(ValueError, match=r"optax baseline runs momentum, .*; got 'gd'"):
+        JaxOptax().prepare(make_problem(SMALL["gd"]))
 
 
 def test_sgd_baseline_uses_logsims_batches_not_others():

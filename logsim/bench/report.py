@@ -153,7 +153,7 @@ def plot(result: dict, path) -> None:
     del matplotlib  # the Figure API needs no backend selection
     fig = Figure(figsize=(15, 4.8), layout="constrained")
     ax_rate, ax_scale, ax_thr = fig.subplots(1, 3, width_ratios=[1.3, 1.2, 0.8])
-    colors = {"logsim": "tab:blue", "numpy": "tab:orange", "jax": "tab:green",
+    colors = {"logsim": "tab:blue", "numpy": "tab:orange", "jax": "tab:green", "optax": "tab:red",
               "ceiling": "0.6"}
     names = list(result["workloads"])
     width = 0.2

@@ -37,13 +37,18 @@ class Workload:
     n: int
     d: int
     steps: int
-    method: str = "gd"  #: "gd" (full batch) or "sgd"
+    method: str = "gd"  #: "gd", "sgd", or a full-batch optimiser of :data:`OPTIMISER_METHODS`
     batch_size: int | None = None
     checkpoints: int = 2  #: log-spaced count (engine.log_checkpoints); 2 = start and end
     labels: str = "logistic"
     lr_low: float = 0.2
     lr_high: float = 1.0
     seed: int = 0
+    #: options of the optimisers (logsim.engine.run_batch's), read by the methods using them
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
 
     @property
     def samples_per_step(self) -> int:
@@ -61,12 +66,18 @@ class Workload:
     def label(self) -> str:
         b = f", batch {self.batch_size}" if self.method == "sgd" else ""
         k = f", {self.checkpoints} checkpoints" if self.checkpoints > 2 else ""
+        o = {"momentum": f", mu={self.momentum:g}", "nesterov": f", mu={self.momentum:g}",
+             "adam": f", b1={self.beta1:g}, b2={self.beta2:g}, eps={self.eps:g}"}
         return (f"{self.trajectories} traj, n={self.n}, d={self.d}, {self.steps:g} "
-                f"{self.method.upper()} steps{b}{k}")
+                f"{self.method.upper()} steps{b}{o.get(self.method, '')}{k}")
 
 
 #: logsim's kernel through :func:`logsim.engine.run_batch`, then batched NumPy and JAX.
 GRADIENT_DESCENT = ("logsim", "numpy", "jax")
+#: The optimisers of issue 19: logsim's kernel, then JAX with optax's update.
+OPTIMISERS = ("logsim", "optax")
+#: Full-batch optimiser methods the optax baseline runs (its ``METHODS``; here as plain data).
+OPTIMISER_METHODS = ("momentum", "nesterov", "adam", "sign_gd", "coordinate_descent")
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,19 @@ TABLE: dict[str, Benchmark] = {
         _row(Workload("W4", "large features", 64, 2000, 500, 200, seed=4),
              quick={"trajectories": 8, "n": 200, "d": 50, "steps": 20},
              target={"vs_best_baseline": 1.0}),
+        # issue 19's optimisers, full batch at W1's size against JAX + optax (no target
+        # stated); step sizes in units of 1/L chosen per family so every run is stable
+        # and, for Adam, not oscillating enough to amplify rounding towards the gate (at
+        # [0.002, 0.05] / L one run reached 9e-10 of JAX's; at [0.002, 0.02] / L, 3e-15)
+        *(_row(Workload(name, description, 1024, 200, 10, 500, method=method,
+                        lr_low=lr_low, lr_high=lr_high, seed=seed),
+               quick={"trajectories": 64, "n": 50, "d": 5, "steps": 50},
+               implementations=OPTIMISERS)
+          for name, description, method, lr_low, lr_high, seed in (
+              ("O1", "heavy-ball momentum", "momentum", 0.02, 0.2, 5),
+              ("O2", "Adam", "adam", 0.002, 0.02, 6),
+              ("O3", "sign descent", "sign_gd", 0.001, 0.01, 7),
+              ("O4", "coordinate descent", "coordinate_descent", 0.002, 0.02, 8))),
     )
 }
 

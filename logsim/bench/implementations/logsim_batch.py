@@ -15,7 +15,8 @@ class Logsim(Implementation):
 
         w = problem.workload
         kwargs = dict(method=w.method, learning_rate=problem.learning_rate, steps=w.steps,
-                      checkpoints=problem.checkpoints, batch_seed=problem.batch_seed)
+                      checkpoints=problem.checkpoints, batch_seed=problem.batch_seed,
+                      momentum=w.momentum, beta1=w.beta1, beta2=w.beta2, eps=w.eps)
         if w.method == "sgd":
             kwargs["batch_size"] = w.batch_size
 
