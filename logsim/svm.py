@@ -823,15 +823,21 @@ def _certified_unique(Z: np.ndarray, p: float, lam, lower, upper) -> bool:
     if p == np.inf:
         normals = np.hstack([Z, -np.ones((n, 1))])
         bound = (np.abs(upper[:d]) > _LP_DUAL_TOL) | (np.abs(lower[:d]) > _LP_DUAL_TOL)
-        rows = [normals[lam[:n] > _LP_DUAL_TOL], np.eye(d + 1)[:d][bound]]
+        rows = [normals[lam[:n] > _LP_DUAL_TOL]]
     else:
         normals = np.hstack([Z, -Z, -np.ones((n, 1))])
         bound = np.abs(lower[: 2 * d]) > _LP_DUAL_TOL
-        rows = [normals[lam[:n] > _LP_DUAL_TOL], np.eye(2 * d + 1)[: 2 * d][bound]]
+        rows = [normals[lam[:n] > _LP_DUAL_TOL]]
         if lam[n] > _LP_DUAL_TOL:
             rows.append(np.r_[np.ones(2 * d), 0.0][None])
-    A = np.vstack(rows)
-    return A.shape[0] >= A.shape[1] and int(np.linalg.matrix_rank(A)) == A.shape[1]
+    # The active bounds are unit rows e_j: they span their own coordinates, so the
+    # constraints span the whole space exactly when the other active rows, restricted to
+    # the coordinates no bound fixes (and the margin variable), have full column rank.
+    # The same test as the rank of every row stacked, on a matrix of at most n + 1 rows
+    # rather than 2 d + 1 (an SVD of 1001 x 1001 took 0.14 s at d = 500).
+    free = np.r_[~bound, True]
+    G = np.vstack(rows)[:, free]
+    return G.shape[0] >= G.shape[1] and int(np.linalg.matrix_rank(G)) == G.shape[1]
 
 
 def optimal_face_extent(X, y, p, margin) -> tuple[np.ndarray, np.ndarray]:
