@@ -265,7 +265,9 @@ def run_batch(
             bs[r] = 0
 
     XT = np.ascontiguousarray(X.transpose(0, 2, 1))
-    groups, solo = kernels.partition(index, method_codes, X.shape[2], alone=extended)
+    # the extended kernel's full-batch runs join groups like GD; its mini-batch runs, alone
+    groups, solo = kernels.partition(index, method_codes, X.shape[2],
+                                     alone=extended & (bs > 0))
     members = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
     starts = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
     # One BLAS thread per kernel thread: the matrix products run inside prange, and

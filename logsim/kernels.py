@@ -510,7 +510,8 @@ def partition(data_index, method, d, threads=None, alone=None):
     up to ``MAX_GEMM_GROUP`` columns and share the threads by blocks of samples.
 
     ``alone`` (bool, one per trajectory) marks trajectories that never join a group (the
-    optimisers and options of :func:`_run_solo_extended`).
+    mini-batch runs of the other optimisers, which :func:`_run_solo_extended` runs; their
+    full-batch runs join groups like GD's).
 
     Returns
     -------
@@ -678,12 +679,15 @@ def _lanes_products(
     _lanes_project(XT, RZ, GT)
 
 
-def _group_kernel(blas: bool, normalized: bool):
+def _group_kernel(blas: bool, normalized: bool, extended: bool = False):
     """Compile the run of a group of trajectories on one training set, on one path.
 
     ``normalized`` (a constant too) compiles the shifted gradients of normalized GD
     (:func:`_shifted_gradient`) for groups that have such a column; groups of plain GD
-    compile without them.
+    compile without them. ``extended`` (a constant) compiles the updates of
+    :func:`_trajectory_extended` instead (every optimiser, weight decay and schedule,
+    with the per-column state of momentum and Adam): a group with such a column takes
+    it, and its columns get the bits :func:`_trajectory_extended` gives them alone.
 
     ``blas`` is a constant of the closure, so Numba prunes the other path's branch before
     typing: each path compiles without the other's code, and the kernel is the entry
@@ -695,7 +699,7 @@ def _group_kernel(blas: bool, normalized: bool):
     @kernel(parallel=False)
     def run_group(
         X, XT, targets, members, loss_code, method, learning_rate, rho_pos, rho_neg, w0,
-        checkpoints, weights, train_loss, diverged, frozen_at,
+        checkpoints, weights, train_loss, diverged, frozen_at, options,
     ):  # fmt: skip
         """Run full-batch trajectories ``members`` (-1: an empty column) on one training set.
 
@@ -726,6 +730,11 @@ def _group_kernel(blas: bool, normalized: bool):
         w = np.empty(d)
         g = np.empty(d)
         loss = np.full(m, math.nan)
+        # extended groups: each column's momentum / Adam moments (rows, contiguous) and the
+        # scale of its stored moments (see _adam)
+        M = np.zeros((m if extended else 0, d))
+        V = np.zeros((m if extended else 0, d))
+        moment_shift = np.zeros(m)
         moved = np.zeros(m)  # all-GD steps: nonzero where a column's weights changed
         frozen = np.zeros(m, dtype=np.int64)  # one past the last update that moved a column
         rate = np.zeros(m)  # step size per column; 0 in empty columns
@@ -748,7 +757,7 @@ def _group_kernel(blas: bool, normalized: bool):
                 n_gd += method[r] == GD
                 n_ngd_loss += method[r] == NGD_LOSS
         all_logistic = n_logistic == n_alive
-        all_gd = n_gd == n_alive
+        all_gd = n_gd == n_alive and not extended  # GD with options takes the column loop
         any_ngd_loss = n_ngd_loss > 0
         last = checkpoints[checkpoints.shape[0] - 1]
         k = 0
@@ -806,6 +815,36 @@ def _group_kernel(blas: bool, normalized: bool):
                 _copy(WT[:, b], w)
                 _copy(GT[:, b], g)
                 divisor_loss = loss[b]
+                if extended:  # a constant: the update of _trajectory_extended, column b
+                    opts = options[r]
+                    shift = 0.0
+                    if _scale_invariant(method[r], opts):
+                        _copy(Z[:, b], z)
+                        shift = _shifted_gradient(
+                            loss_code[r], method[r] == NGD_LOSS, X, z, targets[r],
+                            rho_pos[r], rho_neg[r], resid, g,
+                            SHIFT_FROM if method[r] <= NGD_LOSS else 0.0)
+                        if shift == 0.0:  # unshifted: the products' gradient, as alone
+                            _copy(GT[:, b], g)
+                        elif method[r] == NGD_LOSS:
+                            divisor_loss = _shifted_mean_loss(loss_code[r], z, targets[r],
+                                                              rho_pos[r], rho_neg[r], shift)
+                    decay_rate = opts[OPT_WEIGHT_DECAY]
+                    if decay_rate != 0.0:
+                        for j in range(d):
+                            g[j] += decay_rate * w[j]
+                    eta = _step_size(int(opts[OPT_SCHEDULE]), learning_rate[r],
+                                     opts[OPT_SCALE], t)
+                    status, moment_shift[b] = _update_extended(
+                        method[r], eta, divisor_loss, opts, t, shift, moment_shift[b], g, w,
+                        M[b], V[b])
+                    if status == _DIVERGED:
+                        _retire(b, alive, rate, WT)
+                    else:
+                        _copy(w, WT[:, b])
+                        if status == _MOVED:
+                            frozen[b] = t + 1
+                    continue
                 if normalized:  # a constant: pruned before typing in plain-GD groups
                     if method[r] == NGD_GRADIENT or method[r] == NGD_LOSS:
                         _copy(Z[:, b], z)
@@ -838,6 +877,9 @@ _run_blas_group = _group_kernel(True, False)
 #: The same for groups with a normalized-GD column.
 _run_lane_group_normalized = _group_kernel(False, True)
 _run_blas_group_normalized = _group_kernel(True, True)
+#: The same for groups with a column of the other optimisers or options.
+_run_lane_group_extended = _group_kernel(False, True, True)
+_run_blas_group_extended = _group_kernel(True, True, True)
 
 
 @kernel(parallel=False)
@@ -1094,7 +1136,8 @@ def _run_solo_extended(
 
 #: The compiled entry points :func:`run_trajectories` dispatches to (for cache statistics).
 ENTRY_POINTS = (_run_blas_group, _run_lane_group, _run_blas_group_normalized,
-                _run_lane_group_normalized, _run_solo, _run_solo_extended)
+                _run_lane_group_normalized, _run_blas_group_extended,
+                _run_lane_group_extended, _run_solo, _run_solo_extended)
 
 
 def run_trajectories(
@@ -1136,9 +1179,11 @@ def run_trajectories(
         Per trajectory: momentum, beta1, beta2, eps, weight_decay, schedule code and
         schedule scale (columns ``OPT_*``), read by the extended kernel only.
     extended : bool (R,), optional
-        Trajectories run by :func:`_run_solo_extended` (a new optimiser, weight decay or a
-        schedule); they must be in ``solo`` (``partition(..., alone=extended)``). For
-        them ``batch_size`` 0 means full batch.
+        Trajectories with a new optimiser, weight decay or a schedule: alone (in
+        ``solo``) :func:`_run_solo_extended` runs them, and a group with one of them takes
+        the extended group kernel (``_group_kernel(..., extended=True)``), which gives
+        each column the same bits. For them ``batch_size`` 0 means full batch; mini-batch
+        runs must be in ``solo`` (``partition(..., alone=extended & (batch_size > 0))``).
 
     Returns
     -------
@@ -1180,22 +1225,29 @@ def run_trajectories(
     frozen_at = np.full(R, -1, dtype=np.int64)
     shared = (loss_code, method, learning_rate, rho_pos, rho_neg, w0, checkpoints)
     outputs = (weights, train_loss, diverged, frozen_at)
+    if options is None:
+        options = np.zeros((R, OPTION_COUNT))
+        options[:, OPT_SCALE] = 1.0
     groups = [group_members[group_start[q]:group_start[q + 1]]
               for q in range(group_start.shape[0] - 1)]
     blas = blas_path(d)
     calls = []
     for members in groups:
         data = data_index[members[0]]
-        args = (X[data], XT[data], targets, members, *shared, *outputs)
+        args = (X[data], XT[data], targets, members, *shared, *outputs, options)
         codes = method[members[members >= 0]]
         normalized = bool(np.any((codes == NGD_GRADIENT) | (codes == NGD_LOSS)))
+        grouped_extended = extended is not None and bool(np.any(extended[members[members >= 0]]))
+        path = 2 if grouped_extended else int(normalized)  # plain, normalized, extended
         if blas:
             # one group at a time, on this thread: its products split between the
             # threads by sample blocks (a parallel region, which must not be nested)
-            (_run_blas_group_normalized if normalized else _run_blas_group)(*args)
+            (_run_blas_group, _run_blas_group_normalized, _run_blas_group_extended)[path](
+                *args)
         else:
             calls.append(functools.partial(
-                _run_lane_group_normalized if normalized else _run_lane_group, *args))
+                (_run_lane_group, _run_lane_group_normalized, _run_lane_group_extended)[path],
+                *args))
     threads = numba.get_num_threads()
     # Lone normalized-GD runs go to the extended kernel too (same operations, same bits:
     # see _trajectory_extended), so that the plain one compiles without shifted gradients.
@@ -1204,9 +1256,6 @@ def run_trajectories(
         alone |= extended[solo]
     plain = solo
     if np.any(alone):
-        if options is None:
-            options = np.zeros((R, OPTION_COUNT))
-            options[:, OPT_SCALE] = 1.0
         plain = solo[~alone]
         rest = solo[alone]
         for piece in pieces(rest.shape[0], threads):

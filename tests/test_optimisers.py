@@ -264,10 +264,69 @@ def test_a_call_without_the_new_options_compiles_none_of_their_code():
         Y = np.stack([y] * 6)
         run_batch(X, Y, method=["gd"] * 4 + ["sgd"] * 2, batch_size=5, steps=5)
         unused = (kernels._run_solo_extended, kernels._run_lane_group_normalized,
-                  kernels._run_blas_group_normalized, kernels._log_losses_at)
+                  kernels._run_blas_group_normalized, kernels._log_losses_at,
+                  kernels._run_lane_group_extended, kernels._run_blas_group_extended)
         assert all(len(f.signatures) == 0 for f in unused), [f.signatures for f in unused]
         assert len(kernels._run_lane_group.signatures) == 1
         run_batch(X, y, method="momentum", steps=5)
         assert len(kernels._run_solo_extended.signatures) == 1
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=600)
+
+
+@pytest.mark.parametrize("d", [3, 64])  # the loop path's lanes and the BLAS path
+def test_new_optimisers_in_a_group_keep_the_bits_they_get_alone(d, monkeypatch):
+    """Full-batch runs of every optimiser, with weight decay and schedules, sharing one
+    training set run as one group (kernels._run_*_group_extended); each gets exactly the
+    weights, losses, divergence and frozen_at it gets in a call of its own (the lone
+    extended kernel). Mixed in: plain GD and normalized GD columns, Adam without eps and
+    sign descent past the shift, a column that diverges, one that freezes."""
+    from logsim import kernels
+
+    g = np.random.default_rng(5)
+    n = 40
+    X = g.normal(size=(n, d)) * np.sqrt(3 / d)
+    u = g.normal(size=d)
+    u /= np.linalg.norm(u)
+    y = (X @ u > 0).astype(float)
+    X += np.outer(2 * y - 1, u)  # separable with margin 1 along u: margins grow, shifts happen
+    runs = [  # (method, loss, learning_rate, options)
+        ("momentum", "logistic", 0.5, {}),
+        ("nesterov", "exponential", 0.05, {"weight_decay": 0.01}),
+        ("adam", "logistic", 0.05, {"eps": 0.0}),
+        ("adam", "hinge", 0.05, {"schedule": "inverse_sqrt", "schedule_scale": 5.0}),
+        ("sign_gd", "logistic", 2.0, {}),
+        ("coordinate_descent", "squared_hinge", 0.1, {"schedule": "inverse"}),
+        ("gd", "logistic", 0.5, {"weight_decay": 0.001}),
+        ("gd", "logistic", 0.5, {}),
+        ("normalized_gd", "exponential", 0.5, {}),
+        ("momentum", "exponential", 1e3, {}),  # on random labels: diverges
+        ("gd", "hinge", 0.5, {}),  # separates, then freezes
+    ]
+    keys = ("momentum", "beta1", "beta2", "eps", "weight_decay", "schedule",
+            "schedule_scale")
+    defaults = {"momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                "weight_decay": 0.0, "schedule": "constant", "schedule_scale": 1.0}
+    per = {k: [opts.get(k, defaults[k]) for *_, opts in runs] for k in keys}
+    common = dict(steps=3000, checkpoints=[0, 1, 10, 100, 1000, 3000])
+    targets = np.stack([y] * len(runs))
+    targets[9] = g.integers(0, 2, size=n)  # not separable
+    with monkeypatch.context() as patch:  # every run of the call in the group kernel
+        def no_lone_runs(*args):
+            raise AssertionError("a full-batch run went to the lone extended kernel")
+
+        patch.setattr(kernels, "_run_solo_extended", no_lone_runs)
+        patch.setattr(kernels, "_run_solo", no_lone_runs)
+        together = run_batch(X, targets, loss=[r[1] for r in runs],
+                             method=[r[0] for r in runs], learning_rate=[r[2] for r in runs],
+                             **per, **common)
+    assert together.diverged.tolist() == [False] * 9 + [True, False]
+    assert together.frozen_at[-1] > 0  # the hinge run stopped moving
+    for r, (method, loss, lr, _) in enumerate(runs):
+        alone = run_batch(X, targets[r], loss=loss, method=method, learning_rate=lr,
+                          **{k: per[k][r] for k in keys}, **common)
+        np.testing.assert_array_equal(together.weights[r], alone.weights[0], err_msg=method)
+        np.testing.assert_array_equal(together.train_loss[r], alone.train_loss[0])
+        np.testing.assert_array_equal(together.log_train_loss[r], alone.log_train_loss[0])
+        assert together.diverged[r] == alone.diverged[0]
+        assert together.frozen_at[r] == alone.frozen_at[0], method
