@@ -140,7 +140,10 @@ MARGIN_LOSSES = ("hinge", "squared_hinge")
 #: Losses whose mean training loss is the cross-entropy of the targets against sigmoid(z).
 CROSS_ENTROPY_LOSSES = ("logistic",)
 #: Elements of the temporaries of :func:`weight_norms` held at once.
-_BLOCK = 2_000_000
+_BLOCK = 2**18
+#: Elements of weights per block of the margin geometry (:func:`geometry_on_training_set`):
+#: about ten temporaries of this size live at once.
+_GEOMETRY_BLOCK = 2**17
 
 #: Every variable :func:`analyse` adds, with its attributes (for :data:`BINS` bins).
 VARIABLES: dict[str, dict[str, str]] = {
@@ -489,15 +492,21 @@ def geometry_on_training_set(
     if not has.any():
         return out
     rows_ok, refs = ok[has], refs[has]
-    unit = _unit(W[rows_ok])
-    ref = _unit(refs)
-    gap = np.linalg.norm(unit - ref, axis=-1)
-    out["direction_gap"][rows_ok] = gap
-    out["angle_gap"][rows_ok] = 2.0 * np.arctan2(gap, np.linalg.norm(unit + ref, axis=-1))
+    # By blocks of about _GEOMETRY_BLOCK elements: every quantity is per row, and the
+    # temporaries (unit rows, their differences, the LP gaps' rescaled rows) stay small
+    # however many rows a chunk has (they were about ten times the chunk's weights).
+    step = max(1, _GEOMETRY_BLOCK // max(W.shape[1], 1))
+    for lo in range(0, rows_ok.size, step):
+        block = rows_ok[lo:lo + step]
+        unit = _unit(W[block])
+        ref = _unit(refs[lo:lo + step])
+        gap = np.linalg.norm(unit - ref, axis=-1)
+        out["direction_gap"][block] = gap
+        out["angle_gap"][block] = 2.0 * np.arctan2(gap, np.linalg.norm(unit + ref, axis=-1))
+        if references is not None:
+            _lp_gaps(out, W[block], block, tindex[block], references, len(sign))
     out["margin_gap"][rows_ok] = (np.broadcast_to(svm_margin, (len(sign),))[tindex[rows_ok]]
                                   - out["normalized_margin"][rows_ok])
-    if references is not None:
-        _lp_gaps(out, W[rows_ok], rows_ok, tindex[rows_ok], references, len(sign))
     return out
 
 
