@@ -25,6 +25,7 @@ Regenerate the reference with ``logsim schema --markdown > docs/scenarios.md``.
 
 from __future__ import annotations
 
+import abc
 import difflib
 import math
 import numbers
@@ -190,7 +191,7 @@ class Invalid(ValueError):
         self.detail = detail
 
 
-class Check:
+class Check(abc.ABC):
     """Validates one value: returns it normalised, or raises :class:`Invalid`.
 
     ``allowed`` says in words what is accepted; ``type`` names the TOML type
@@ -200,8 +201,9 @@ class Check:
     allowed = ""
     type = "value"
 
-    def __call__(self, v):  # pragma: no cover - every check overrides it
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __call__(self, v):
+        """The value normalised, or :class:`Invalid` naming what is allowed."""
 
     def for_kind(self, kind: str) -> Check:
         """The check as it applies to ``[data] kind = kind`` (most checks do not depend on it)."""
