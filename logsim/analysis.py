@@ -139,11 +139,9 @@ BINS = 15
 MARGIN_LOSSES = ("hinge", "squared_hinge")
 #: Losses whose mean training loss is the cross-entropy of the targets against sigmoid(z).
 CROSS_ENTROPY_LOSSES = ("logistic",)
-#: Elements of the temporaries of :func:`weight_norms` held at once.
-_BLOCK = 2**18
-#: Elements of weights per block of the margin geometry (:func:`geometry_on_training_set`):
-#: about ten temporaries of this size live at once.
-_GEOMETRY_BLOCK = 2**17
+#: Elements of weights per block of :func:`weight_norms` and of the margin geometry
+#: (:func:`geometry_on_training_set`, about ten temporaries of a block at once).
+_BLOCK = 2**17
 
 #: Every variable :func:`analyse` adds, with its attributes (for :data:`BINS` bins).
 VARIABLES: dict[str, dict[str, str]] = {
@@ -492,10 +490,10 @@ def geometry_on_training_set(
     if not has.any():
         return out
     rows_ok, refs = ok[has], refs[has]
-    # By blocks of about _GEOMETRY_BLOCK elements: every quantity is per row, and the
+    # By blocks of about _BLOCK elements: every quantity is per row, and the
     # temporaries (unit rows, their differences, the LP gaps' rescaled rows) stay small
     # however many rows a chunk has (they were about ten times the chunk's weights).
-    step = max(1, _GEOMETRY_BLOCK // max(W.shape[1], 1))
+    step = max(1, _BLOCK // max(W.shape[1], 1))
     for lo in range(0, rows_ok.size, step):
         block = rows_ok[lo:lo + step]
         unit = _unit(W[block])

@@ -269,9 +269,12 @@ def _residuals(code, z, y, rho_pos, rho_neg, resid):
             resid[i] = loss_derivative_call(code, z[i], y[i], rho_pos, rho_neg)
 
 
-@helper
+@called_borrowing
 def _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g):
-    """``g = X^T l'(z, y) / n``: the full-batch gradient of the mean loss."""
+    """``g = X^T l'(z, y) / n``: the full-batch gradient of the mean loss.
+
+    Called, not inlined, and compiled without Numba's runtime: an inlined helper's array
+    arguments cost atomic reference counts at every step of the loops that call it."""
     _residuals(code, z, y, rho_pos, rho_neg, resid)
     _project(X, resid, g)
 
@@ -465,9 +468,8 @@ def _trajectory(
         if method == SGD:
             _draw_batch(perm, batch_size, key, t)
             _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
-        else:  # the full-batch gradient g = X^T l'(z, y) / n
-            _residuals(code, z, y, rho_pos, rho_neg, resid)
-            _project(X, resid, g)
+        else:
+            _full_gradient(code, X, z, y, rho_pos, rho_neg, resid, g)
         status = _update(method, learning_rate, loss, g, w)
         if status == _DIVERGED:
             return True, -1
