@@ -65,6 +65,10 @@ CHUNK_OVERHEAD = 200
 REFERENCE_COSTS = {"kernel_step": 13e-9, "kernel_sample": 3.7e-9, "kernel_mac": 0.11e-9,
                    "score_logit": 25e-9, "platt_logit": 35e-9, "svm_nd": 50e-9,
                    "write_byte": 3.2e-9}
+#: The stage of the run each cost of :data:`REFERENCE_COSTS` belongs to.
+STAGE_OF_COST = {"kernel_step": "kernels", "kernel_sample": "kernels",
+                 "kernel_mac": "kernels", "score_logit": "analysis",
+                 "platt_logit": "analysis", "svm_nd": "analysis", "write_byte": "writing"}
 #: A step of the other optimisers (normalised GD, momentum, Nesterov, Adam, sign and
 #: coordinate descent) against a GD step of the same shape: 1.1x (momentum) to 1.9x
 #: (normalised GD) measured at n = 16, d = 2; whole runs of these methods (claim 9's
@@ -216,6 +220,12 @@ def _peak_memory(p: Plan) -> int:
     return int(BASE_BYTES + m * p.cell_bytes + cache + hashing)
 
 
+def _weighted(values, ordinary, factor: float) -> float:
+    """Mean cost factor over a grid axis's ``values``: 1 for the ``ordinary`` ones,
+    ``factor`` for the others (every value of an axis has the same number of cells)."""
+    return 1.0 + (factor - 1.0) * sum(v not in ordinary for v in values) / len(values)
+
+
 def _work(p: Plan) -> dict[str, float]:
     s = p.scenario
     steps = int(s.optimizer["steps"])
@@ -231,13 +241,10 @@ def _work(p: Plan) -> dict[str, float]:
     platt_rows = K if p.analysis["platt_at"] == "all" else 1
     platt = p.n_trajectories * platt_rows * p.n_test / 2 if "platt" in groups else 0
     svm = p.n_targets * n * d if "geometry" in groups else 0
-    methods = s.values("method")
-    factor = 1.0 + (OTHER_METHOD_FACTOR - 1.0) * sum(
-        m not in ("gd", "sgd") for m in methods) / len(methods)  # grid axes are uniform
-    trajectory_steps = factor * p.n_trajectories * steps
-    losses = s.values("loss")
-    sample_factor = 1.0 + (OTHER_LOSS_SAMPLE_FACTOR - 1.0) * sum(
-        loss not in ("logistic", "hinge") for loss in losses) / len(losses)
+    trajectory_steps = _weighted(s.values("method"), ("gd", "sgd"),
+                                 OTHER_METHOD_FACTOR) * p.n_trajectories * steps
+    sample_factor = _weighted(s.values("loss"), ("logistic", "hinge"),
+                              OTHER_LOSS_SAMPLE_FACTOR)
     return {"kernel_step": trajectory_steps,
             "kernel_sample": sample_factor * trajectory_steps * per_step,
             "kernel_mac": 2.0 * trajectory_steps * per_step * d,
@@ -274,17 +281,13 @@ def plan(scenario, *, chunk_size: int | None = None, out=None, threads: int | No
     threads = threads or numba.config.NUMBA_NUM_THREADS
     scale = _calibration() / REFERENCE_CALIBRATION if calibrate else 1.0
     work = _work(p)
-    kernel = ("kernel_step", "kernel_sample", "kernel_mac")
-    parallel = {*kernel, "score_logit", "platt_logit", "svm_nd"}
-    stage = {**dict.fromkeys(kernel, "kernels"), "score_logit": "analysis",
-             "platt_logit": "analysis",
-             "svm_nd": "analysis", "write_byte": "writing"}
     seconds: dict[str, float] = {}
     for key, units in work.items():
         cost = units * REFERENCE_COSTS[key] * scale
-        if key in parallel:
+        stage = STAGE_OF_COST[key]
+        if stage != "writing":  # every stage but writing runs on all the threads
             cost /= threads
-        seconds[stage[key]] = seconds.get(stage[key], 0.0) + cost
+        seconds[stage] = seconds.get(stage, 0.0) + cost
     seconds["writing"] += WRITE_SECONDS * scale
     out = Path(out) if out is not None else Path("results") / f"{scenario.name}.nc"
     probe = out.parent
