@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from logsim import stopping
+
 EXAMPLES = """\
 examples:
   logsim run scenarios/quickstart.toml            # writes results/quickstart.nc
@@ -128,12 +130,14 @@ def _add_module_arguments(module: str, parser) -> None:
         parser.set_defaults(_missing=module)
 
 
-class _Terminated(Exception):
-    """SIGTERM (a scheduler's or a user's ``kill``): stop like Ctrl-C."""
+def _on_signal(signum, frame):
+    """SIGINT or SIGTERM: stop now, and again at the next chunk boundary should the
+    exception raised here be swallowed (:mod:`logsim.stopping`)."""
+    import signal
 
-
-def _on_sigterm(signum, frame):
-    raise _Terminated
+    exception = KeyboardInterrupt if signum == signal.SIGINT else stopping.Terminated
+    stopping.request(exception)
+    raise exception
 
 
 def main(argv=None) -> int:
@@ -149,10 +153,13 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    stopping.clear()
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (an embedding program): leave SIGTERM alone
-        previous = None
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, _on_signal)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        pass
     try:
         return {"run": _run, "list": _list, "show": _show, "cite": _cite, "plot": _plot,
                 "schema": _schema, "bench": _delegate, "claims": _delegate}[args.command](args)
@@ -163,13 +170,14 @@ def main(argv=None) -> int:
         print(f"logsim {args.command}: interrupted; finished chunks are kept, continue with "
               "--resume", file=sys.stderr)
         return 130
-    except _Terminated:
+    except stopping.Terminated:
         print(f"logsim {args.command}: terminated (SIGTERM); finished chunks are kept, "
               "continue with --resume", file=sys.stderr)
         return 143
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        stopping.clear()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run(args) -> int:

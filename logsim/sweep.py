@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from logsim import stopping
 from logsim.chunk import compute_chunk
 from logsim.planner import Plan
 from logsim.scenario import load_scenario
@@ -162,6 +163,7 @@ def _execute(plan: Plan, writer, parts: PartStore | None, *, scheduler, threads,
             if bar is not None:
                 bar.update(len(plan.chunk_range(result.chunk)))
             del result  # written: free it before the next chunk arrives
+            stopping.check()  # a stop signal swallowed while the chunk was written
     finally:
         if hasattr(finished, "close"):
             finished.close()  # shut a Dask cluster down now, not at garbage collection
