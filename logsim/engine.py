@@ -255,6 +255,20 @@ def run_batch(
     options, extended = optimizer_options(
         R, methods, norms, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps,
         weight_decay=weight_decay, schedule=schedule, schedule_scale=schedule_scale)
+    by_loss = options[:, kernels.OPT_SCHEDULE] == SCHEDULE_CODES["inverse_loss"]
+    for r in np.flatnonzero(by_loss):
+        where = _at(r, R)
+        RULES.inverse_loss_only_gd.check(where, method=methods[r], schedule="inverse_loss")
+        RULES.inverse_loss_by_positive_loss.check(where, schedule="inverse_loss",
+                                                  loss=losses[r])
+        RULES.inverse_loss_without_weight_decay.check(
+            where, schedule="inverse_loss",
+            weight_decay=float(options[r, kernels.OPT_WEIGHT_DECAY]))
+        # eta / L(w_t) on the full batch is normalized GD by the loss: its kernel path
+        # (grouped, shifted at huge margins) and so its bits
+        method_codes[r] = kernels.NGD_LOSS
+        options[r, kernels.OPT_SCHEDULE] = SCHEDULE_CODES["constant"]
+        extended[r] = False
     for r in np.flatnonzero(extended):
         # the new optimisers take mini-batches where a batch size is given; gd and
         # normalized_gd stay full batch as always (gd's mini-batch form is sgd)
@@ -329,7 +343,10 @@ def optimizer_options(R, methods, normalize, *, momentum=0.9, beta1=0.9, beta2=0
       ``log_train_loss`` do not include it. Not with normalize = "loss".
     * ``schedule`` in :data:`logsim.schema.SCHEDULES`: ``eta_t = eta`` (constant),
       ``eta / sqrt(1 + t / tau)`` (inverse_sqrt), ``eta / (1 + t / tau)`` (inverse), for
-      update ``t = 0, 1, ...``, with ``tau = schedule_scale > 0``.
+      update ``t = 0, 1, ...``, with ``tau = schedule_scale > 0``; ``eta / L(w_t)``
+      (inverse_loss: the increasing step of Nacson et al., AISTATS 2019, and Ji &
+      Telgarsky, ALT 2021, for method gd only; :func:`run_batch` runs it as normalized GD
+      by the loss, the same update).
 
     Returns
     -------

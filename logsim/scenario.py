@@ -691,6 +691,9 @@ class _Validator:
                 allowed='method = "normalized_gd"',
             )
         self.rule("normalize_by_positive_loss")
+        self.rule("inverse_loss_only_gd")
+        self.rule("inverse_loss_by_positive_loss")
+        self.rule("inverse_loss_without_weight_decay")
         if batch_set and "n_train" in kind_options(kind):
             self.rule("batch_size_at_most_n_train")
         if "test_fraction" in kind_options(kind) and "train_fraction" in kind_options(kind):

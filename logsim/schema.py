@@ -71,8 +71,10 @@ METHODS = ("gd", "sgd", "normalized_gd", "momentum", "nesterov", "adam", "sign_g
 MINIBATCH_METHODS = ("sgd", "momentum", "nesterov", "adam", "sign_gd", "coordinate_descent")
 #: Methods with a momentum coefficient ``mu``.
 MOMENTUM_METHODS = ("momentum", "nesterov")
-#: Step-size schedules, in the order of their kernel codes (:func:`logsim.kernels._step_size`).
-SCHEDULES = ("constant", "inverse_sqrt", "inverse")
+#: Step-size schedules, in the order of their kernel codes (:func:`logsim.kernels._step_size`);
+#: ``inverse_loss`` never reaches that function: it is normalized GD by the loss
+#: (:func:`logsim.engine.run_batch` maps it onto that kernel path).
+SCHEDULES = ("constant", "inverse_sqrt", "inverse", "inverse_loss")
 #: What ``method = "normalized_gd"`` divides the gradient step by.
 NORMALIZATIONS = ("gradient", "loss")
 #: Loss names, in the order of :data:`logsim.losses.LOSS_CODES`.
@@ -622,7 +624,9 @@ _KEYS = (
         0.0, sweepable=True),
     Key("schedule", "optimizer", Choice(SCHEDULES),
         "step size eta_t: constant eta, inverse_sqrt eta / sqrt(1 + t / tau), inverse "
-        "eta / (1 + t / tau), for update t = 0, 1, ...", "constant", sweepable=True),
+        "eta / (1 + t / tau), for update t = 0, 1, ...; inverse_loss eta / L(w_t), the "
+        "increasing step of Nacson et al. 2019 and Ji and Telgarsky 2021 (gd only; the "
+        'update of normalized_gd with normalize = "loss")', "constant", sweepable=True),
     Key("schedule_scale", "optimizer", Float(0, lo_open=True),
         "tau of the inverse_sqrt and inverse schedules", 1.0, sweepable=True),
     # [record]
@@ -806,6 +810,26 @@ _RULES = (
          f"negative for this loss; allowed losses: {', '.join(POSITIVE_LOSSES)}",
          'normalize = "loss" only with a loss that is positive everywhere: '
          + ", ".join(POSITIVE_LOSSES)),
+    Rule("inverse_loss_only_gd", ("method", "schedule"),
+         lambda method, schedule: schedule == "inverse_loss" and method != "gd",
+         "schedule = {q[inverse_loss]} (eta / L(w_t), the increasing step of Nacson et al. "
+         "2019 and Ji and Telgarsky 2021) is defined for full-batch gradient descent only, "
+         "method = {q[gd]} (a step that does not shrink with the gradient, as sign, "
+         "coordinate or Adam steps, would grow without bound); use method = {q[gd]} or "
+         "another schedule",
+         'schedule = "inverse_loss" only with method = "gd"'),
+    Rule("inverse_loss_by_positive_loss", ("schedule", "loss"),
+         lambda schedule, loss: schedule == "inverse_loss" and loss not in POSITIVE_LOSSES,
+         "schedule = {q[inverse_loss]} divides the step by the loss value, which can be zero "
+         f"or negative for this loss; allowed losses: {', '.join(POSITIVE_LOSSES)}",
+         'schedule = "inverse_loss" only with a loss that is positive everywhere: '
+         + ", ".join(POSITIVE_LOSSES)),
+    Rule("inverse_loss_without_weight_decay", ("schedule", "weight_decay"),
+         lambda schedule, weight_decay: schedule == "inverse_loss" and weight_decay > 0,
+         "weight_decay > 0 does not go with schedule = {q[inverse_loss]} (the step would "
+         "divide a penalised gradient by an unpenalised loss); use weight_decay = 0 or "
+         "another schedule",
+         'weight_decay = 0 with schedule = "inverse_loss"'),
     Rule("one_split", ("train_fraction", "test_fraction"),
          lambda train_fraction, test_fraction: train_fraction is not None
          and test_fraction is not None,

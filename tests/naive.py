@@ -267,7 +267,10 @@ def optimiser_trajectory(X, y, *, loss_name, method, learning_rate, steps, check
         else:
             g = X.T @ derivative(loss_name, z, y, rho_pos, rho_neg) / n
         g = g + weight_decay * w  # the gradient of weight_decay ||w||^2 / 2
-        eta = step_size(schedule, learning_rate, tau, t)
+        if schedule == "inverse_loss":  # eta / L(w_t) (Nacson et al. 2019; Ji & Telgarsky 2021)
+            eta = learning_rate / loss(loss_name, z, y, rho_pos, rho_neg).mean()
+        else:
+            eta = step_size(schedule, learning_rate, tau, t)
         if method in ("gd", "sgd"):
             w = w - eta * g
         elif method == "ngd_gradient":

@@ -85,6 +85,50 @@ def test_schedules_and_weight_decay_for_every_method(method, schedule, scale, we
     np.testing.assert_allclose(res.train_loss[0, :upto], L[:upto], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("loss", losses.POSITIVE_LOSSES)
+@pytest.mark.parametrize("soft", [False, True])
+def test_the_increasing_step_eta_over_the_loss_matches_its_rule(loss, soft):
+    """schedule = "inverse_loss": eta_t = eta / L(w_t), written in NumPy from the loss; its
+    steps grow as the loss falls. It is normalized GD by the loss, to the same bits."""
+    X, y_hard, y_soft = _problem(seed=6)
+    y = y_soft if soft else y_hard
+    lr = 0.01 if loss == "exponential" else 0.05
+    res = _compare(X, y, loss=loss, method="gd", schedule="inverse_loss", learning_rate=lr)
+    L = res.train_loss[0]
+    assert L[-1] < 0.8 * L[0]  # so eta_t grew by more than a quarter on the way
+    rho = RHO if loss in losses.CORRECTED_LOSSES else (0.0, 0.0)
+    ngd = run_batch(X, y, loss=loss, method="normalized_gd", normalize="loss",
+                    learning_rate=lr, steps=120, checkpoints=[0, 1, 2, 10, 50, 120],
+                    rho_pos=rho[0], rho_neg=rho[1])
+    np.testing.assert_array_equal(res.weights, ngd.weights)
+
+
+def test_the_increasing_step_reaches_the_margin_faster_than_a_constant_one():
+    """On separable data the direction gap to the max-margin SVM falls like 1/t with the
+    loss-normalised step (Ji & Telgarsky 2021) and like 1/log t with a constant one
+    (Soudry et al. 2018): from t = 10^3 to 10^4 the first falls more than 5-fold (7.3
+    measured), the second less than 2-fold (it even rose here), and at 10^4 the first is
+    more than 10 times closer (18 measured)."""
+    from logsim import svm
+
+    g = np.random.default_rng(0)
+    X = g.normal(size=(30, 2))
+    s = np.where(X @ np.array([1.0, 0.4]) > 0, 1.0, -1.0)
+    X += 0.3 * s[:, None] * np.array([1.0, 0.4])  # a clear margin
+    y = (s + 1) / 2
+    w_hat = svm.max_margin_solution(X, s).w
+    gaps = {}
+    for schedule in ("constant", "inverse_loss"):
+        res = run_batch(X, y, learning_rate=0.1, steps=10_000, checkpoints=[0, 1000, 10_000],
+                        schedule=schedule)
+        W = res.weights[0, 1:]
+        gaps[schedule] = np.linalg.norm(W / np.linalg.norm(W, axis=1, keepdims=True)
+                                        - w_hat / np.linalg.norm(w_hat), axis=1)
+    assert gaps["inverse_loss"][1] < gaps["inverse_loss"][0] / 5, gaps
+    assert gaps["constant"][1] > gaps["constant"][0] / 2, gaps
+    assert gaps["inverse_loss"][1] < gaps["constant"][1] / 10, gaps
+
+
 def test_plain_methods_without_options_keep_their_kernel():
     """gd with a constant schedule and no weight decay is not the extended kernel's: the
     same bits as before; with schedule = inverse and tau huge it is the same update
@@ -149,8 +193,15 @@ def test_same_bits_for_any_thread_count_and_chunking(method):
     (dict(method="adam", eps=-1e-8), r"eps must be a finite number >= 0, got -1e-08"),
     (dict(weight_decay=np.nan), r"weight_decay must be a finite number >= 0, got nan"),
     (dict(schedule="cosine"), 'schedule must be one of "constant", "inverse_sqrt", "inverse", '
-                              "got 'cosine'"),
+                              '"inverse_loss", got \'cosine\''),
     (dict(schedule="inverse", schedule_scale=0.0), "schedule_scale must be a finite number > 0"),
+    (dict(schedule="inverse_loss", method="momentum"),
+     "schedule = 'inverse_loss' .* is defined for full-batch gradient descent only, method = 'gd'"),
+    (dict(schedule="inverse_loss", loss="hinge"),
+     "schedule = 'inverse_loss' divides the step by the loss value, .* allowed losses: "
+     "logistic, exponential, forward"),
+    (dict(schedule="inverse_loss", weight_decay=0.1),
+     "weight_decay > 0 does not go with schedule = 'inverse_loss'"),
     (dict(method="adamw"), "unknown method 'adamw'; allowed: gd, sgd, normalized_gd, momentum"),
     (dict(method="normalized_gd", normalize="loss", weight_decay=0.1),
      "weight_decay > 0 does not go with normalize = 'loss'"),

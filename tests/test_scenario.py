@@ -364,6 +364,15 @@ def test_cross_parameter_error_in_one_grid_cell(tmp_path):
         ),
     )
     assert_names(msg, f, '[grid] loss = "hinge"', '[optimizer] normalize = "loss"', "logistic")
+    msg, f = error(tmp_path, toml(optimizer="learning_rate = 1\nsteps = 9",
+                                  grid='schedule = ["constant", "inverse_loss"]\n'
+                                       'method = ["gd", "momentum"]'))
+    assert_names(msg, f, '[grid] method = "momentum"', '[grid] schedule = "inverse_loss"',
+                 'defined for full-batch gradient descent only, method = "gd"')
+    msg, f = error(tmp_path, toml(optimizer='schedule = "inverse_loss"\nlearning_rate = 1\n'
+                                            "steps = 9", grid='loss = ["logistic", "hinge"]'))
+    assert_names(msg, f, '[grid] loss = "hinge"', '[optimizer] schedule = "inverse_loss"',
+                 "allowed losses: logistic, exponential, forward")
 
 
 def test_file_kind_missing_file(tmp_path):
