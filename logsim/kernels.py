@@ -171,30 +171,40 @@ SHIFT_FROM = 500.0
 
 
 @called_borrowing
-def _shifted_gradient(code, of_loss, X, z, y, rho_pos, rho_neg, resid, g, start=SHIFT_FROM):
-    """``g = e^c X^T l'(z, y) / n`` with ``c`` the smallest margin, if ``c >= start > 0``
-    (``SHIFT_FROM`` for normalized GD; the new optimisers of :func:`_update_extended` shift
-    from any positive margin, as Adam squares ``g``, which underflows from margins of 372).
+def _gradient_shift(code, of_loss, z, y, rho_pos, rho_neg, start=SHIFT_FROM):
+    """The shift ``c`` of :func:`_shifted_gradient` for logits ``z``: the smallest of the
+    samples' decay rates if it is ``>= start`` and ``> 0``, else 0 (no shift).
+
+    ``c = min_i a_i`` over the decay rates (:func:`logsim.losses.decay`, which states for
+    which losses and targets the shift is exact); a sample that does not decay has
+    ``a_i = 0``, so a single one keeps the run unshifted (nothing underflows there). The
+    scan stops at the first sample below ``start``: the minimum only falls, and on data
+    that are not separated that sample comes early (most of a sign or coordinate descent
+    step went into this scan before). ``z`` may be a column of the group's logits.
+    """
+    c = math.inf
+    for i in range(z.shape[0]):
+        c = min(c, decay(code, z[i], y[i], rho_pos, rho_neg, of_loss))
+        if not (c >= start and c > 0.0):
+            return 0.0
+    return 0.0 if c == math.inf else c
+
+
+@called_borrowing
+def _shifted_gradient(code, X, z, y, rho_pos, rho_neg, c, resid, g):
+    """``g = e^c X^T l'(z, y) / n`` for the shift ``c > 0`` of :func:`_gradient_shift`.
 
     For an update invariant to a positive rescaling of the gradient (``g / ||g||``; with
-    ``of_loss``, ``g / L`` whose loss is rescaled alike by :func:`_shifted_mean_loss`), the
+    the loss, ``g / L`` whose loss is rescaled alike by :func:`_shifted_mean_loss`), the
     shifted gradient gives the same step as the unshifted one, and it never underflows:
     log-sum-exp style, the sample at the smallest margin contributes ``e^0`` times a bounded
-    factor. ``c = min_i a_i`` over the samples' decay rates (:func:`logsim.losses.decay`,
-    which states for which losses and targets the shift is exact); a sample that does not
-    decay has ``a_i = 0``, so a single one keeps the run unshifted (nothing underflows
-    there). Returns ``c``, or 0 (``g`` untouched) where ``c < start`` or ``c <= 0``.
+    factor. Normalized GD shifts from ``SHIFT_FROM``; the new optimisers of
+    :func:`_update_extended` from any positive margin, as Adam squares ``g``, which
+    underflows from margins of 372.
     """
-    n = z.shape[0]
-    c = math.inf
-    for i in range(n):
-        c = min(c, decay(code, z[i], y[i], rho_pos, rho_neg, of_loss))
-    if not (c >= start and c > 0.0) or c == math.inf:
-        return 0.0
-    for i in range(n):
+    for i in range(z.shape[0]):
         resid[i] = shifted_derivative(code, z[i], y[i], rho_pos, rho_neg, c)
     _project(X, resid, g)
-    return c
 
 
 @called_borrowing
@@ -821,16 +831,17 @@ def _group_kernel(blas: bool, normalized: bool, extended: bool = False):
                     opts = options[r]
                     shift = 0.0
                     if _scale_invariant(method[r], opts):
-                        _copy(Z[:, b], z)
-                        shift = _shifted_gradient(
-                            loss_code[r], method[r] == NGD_LOSS, X, z, targets[r],
-                            rho_pos[r], rho_neg[r], resid, g,
+                        shift = _gradient_shift(
+                            loss_code[r], method[r] == NGD_LOSS, Z[:, b], targets[r],
+                            rho_pos[r], rho_neg[r],
                             SHIFT_FROM if method[r] <= NGD_LOSS else 0.0)
-                        if shift == 0.0:  # unshifted: the products' gradient, as alone
-                            _copy(GT[:, b], g)
-                        elif method[r] == NGD_LOSS:
-                            divisor_loss = _shifted_mean_loss(loss_code[r], z, targets[r],
-                                                              rho_pos[r], rho_neg[r], shift)
+                        if shift > 0.0:  # else the products' gradient, as alone
+                            _copy(Z[:, b], z)
+                            _shifted_gradient(loss_code[r], X, z, targets[r], rho_pos[r],
+                                              rho_neg[r], shift, resid, g)
+                            if method[r] == NGD_LOSS:
+                                divisor_loss = _shifted_mean_loss(
+                                    loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], shift)
                     decay_rate = opts[OPT_WEIGHT_DECAY]
                     if decay_rate != 0.0:
                         for j in range(d):
@@ -849,13 +860,15 @@ def _group_kernel(blas: bool, normalized: bool, extended: bool = False):
                     continue
                 if normalized:  # a constant: pruned before typing in plain-GD groups
                     if method[r] == NGD_GRADIENT or method[r] == NGD_LOSS:
-                        _copy(Z[:, b], z)
-                        shift = _shifted_gradient(loss_code[r], method[r] == NGD_LOSS, X, z,
-                                                  targets[r], rho_pos[r], rho_neg[r], resid,
-                                                  g)
-                        if shift > 0.0 and method[r] == NGD_LOSS:
-                            divisor_loss = _shifted_mean_loss(loss_code[r], z, targets[r],
-                                                              rho_pos[r], rho_neg[r], shift)
+                        shift = _gradient_shift(loss_code[r], method[r] == NGD_LOSS, Z[:, b],
+                                                targets[r], rho_pos[r], rho_neg[r])
+                        if shift > 0.0:
+                            _copy(Z[:, b], z)
+                            _shifted_gradient(loss_code[r], X, z, targets[r], rho_pos[r],
+                                              rho_neg[r], shift, resid, g)
+                            if method[r] == NGD_LOSS:
+                                divisor_loss = _shifted_mean_loss(
+                                    loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], shift)
                 status = _update(method[r], learning_rate[r], divisor_loss, g, w)
                 if status == _DIVERGED:
                     _retire(b, alive, rate, WT)
@@ -1097,10 +1110,12 @@ def _trajectory_extended(
             break
         shift = 0.0
         if shifting:
-            shift = _shifted_gradient(code, method == NGD_LOSS, X, z, y, rho_pos, rho_neg,
-                                      resid, g, SHIFT_FROM if method <= NGD_LOSS else 0.0)
-            if shift > 0.0 and method == NGD_LOSS:
-                loss = _shifted_mean_loss(code, z, y, rho_pos, rho_neg, shift)
+            shift = _gradient_shift(code, method == NGD_LOSS, z, y, rho_pos, rho_neg,
+                                    SHIFT_FROM if method <= NGD_LOSS else 0.0)
+            if shift > 0.0:
+                _shifted_gradient(code, X, z, y, rho_pos, rho_neg, shift, resid, g)
+                if method == NGD_LOSS:
+                    loss = _shifted_mean_loss(code, z, y, rho_pos, rho_neg, shift)
         if mini:
             _draw_batch(perm, batch_size, key, t)
             _batch_gradient(code, X, w, y, rho_pos, rho_neg, perm, batch_size, zb, yb, rb, g)
