@@ -255,10 +255,11 @@ def load_scenario(source) -> Scenario:
     Parameters
     ----------
     source : str, Path, Mapping or Scenario
-        A path to a TOML file, or a mapping shaped like the TOML document
-        (written to canonical TOML text first; relative data paths are then
-        resolved against the working directory). A :class:`Scenario` is
-        returned unchanged.
+        A path to a TOML file or a bundled scenario's name (``"quickstart"``, as
+        :func:`logsim.scenario_files.resolve` finds it), or a mapping shaped like the
+        TOML document (written to canonical TOML text first; relative data paths are
+        then resolved against the working directory). A :class:`Scenario` is returned
+        unchanged.
 
     Raises
     ------
@@ -279,8 +280,13 @@ def load_scenario(source) -> Scenario:
             ) from None
         return parse_scenario(text, file_label=MAPPING_FILE, base_dir=Path.cwd())
     if isinstance(source, str | Path):
+        from logsim.scenario_files import resolve
+
         given = str(source)
-        path = Path(source)
+        try:  # a file, or a bundled scenario's name ("quickstart"), as on the command line
+            path = resolve(source)
+        except FileNotFoundError as exc:
+            raise ScenarioError(str(exc), file=given) from None
         try:
             raw = path.read_bytes()
         except FileNotFoundError:

@@ -224,8 +224,18 @@ def test_file_kind_resolves_relative_to_scenario(tmp_path):
 
 
 def test_missing_scenario_file(tmp_path):
-    with pytest.raises(ScenarioError, match=r"nothere\.toml: scenario file not found"):
+    message = (r"nothere\.toml: no such scenario file, and no bundled scenario of that name "
+               r"\(bundled .*quickstart")
+    with pytest.raises(ScenarioError, match=message):
         load_scenario(tmp_path / "nothere.toml")
+
+
+def test_a_bundled_scenario_loads_by_name_in_python_as_on_the_command_line():
+    by_name = load_scenario("quickstart")
+    by_path = load_scenario(ROOT / "scenarios" / "quickstart.toml")
+    assert by_name.sha256 == by_path.sha256 and by_name.name == "quickstart"
+    with pytest.raises(ScenarioError, match="quickstrat: no such scenario file"):
+        load_scenario("quickstrat")
 
 
 def test_toml_syntax_error_gives_line(tmp_path):
