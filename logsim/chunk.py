@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 from logsim import analysis
 from logsim import data as datamod
 from logsim._jit import in_threads, pieces
+from logsim.data_draw import DataDraw
 from logsim.engine import run_batch, stack_training_sets
 from logsim.losses import CORRECTED_LOSSES
 from logsim.noise import anchor_transition
@@ -67,14 +68,14 @@ class _DrawCache:
 
     def __init__(self, budget: int):
         self.budget = budget
-        self.entries: OrderedDict[tuple, datamod.DataDraw] = OrderedDict()
+        self.entries: OrderedDict[tuple, DataDraw] = OrderedDict()
         self.bytes = 0
 
     @staticmethod
-    def _size(draw: datamod.DataDraw) -> int:
+    def _size(draw: DataDraw) -> int:
         return sum(a.nbytes for a in (draw.x_train, draw.x_test, draw.y_train, draw.y_test))
 
-    def get(self, seed: int, options: Mapping[str, Any]) -> datamod.DataDraw:
+    def get(self, seed: int, options: Mapping[str, Any]) -> DataDraw:
         key = (seed, tuple(sorted((k, tuple(v) if isinstance(v, list | tuple) else v)
                                   for k, v in options.items())))
         draw = self.entries.get(key)
@@ -100,7 +101,7 @@ _DRAWS = _DrawCache(DRAW_CACHE_BYTES)
 class _TargetSet:
     """One training set and its targets, as the chunk's cells use them."""
 
-    draw: datamod.DataDraw
+    draw: DataDraw
     targets: np.ndarray
     noisy: np.ndarray
     cell: dict[str, Any]  #: one cell of the set (its data and label parameters)

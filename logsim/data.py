@@ -38,13 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from logsim import schema
+from logsim.data_draw import DataDraw, default_feature_names, fresh_float64, schema_checked
 from logsim.rng import STREAM_DATA, STREAM_FLIP, STREAM_SPLIT, STREAM_TEST, check_seed, generator
-from logsim.schema import KEYS, REAL_DATA, REQUIRED, RULES, Check, Int, Invalid
+from logsim.schema import KEYS, REAL_DATA, REQUIRED, RULES, Int
 
 __all__ = [
     "GENERATORS",
     "GENERATOR_OPTIONS",
-    "DataDraw",
     "DataFileError",
     "DataShape",
     "NoTestSetWarning",
@@ -68,106 +68,17 @@ __all__ = [
     "wine",
     "with_intercept",
 ]
-
-
-@dataclass(frozen=True, eq=False)
-class DataDraw:
-    """One data set: training and test arrays plus what the generator knows.
-
-    Attributes
-    ----------
-    kind : str
-        Generator name (a key of :data:`GENERATORS`), or ``"file"`` for user data.
-    x_train, x_test : ndarray, shape (n_train, d) and (n_test, d)
-        Features, ``float64``, C-contiguous. ``n_test`` may be 0.
-    y_train, y_test : ndarray, shape (n_train,) and (n_test,)
-        Clean labels in ``{0.0, 1.0}``.
-    p_train, p_test : ndarray or None
-        True posterior ``P(y = 1 | x)`` where the generator has a non-degenerate
-        one (``gaussian``, ``logistic_model``); ``None`` otherwise.
-    w_star : ndarray or None, shape (d,)
-        The generator's true weights: Bayes weights ``2 mu`` (gaussian), ``w*``
-        (logistic_model), the labelling direction ``u`` (separable), the
-        hard-margin SVM ``w_hat`` (soudry); ``None`` for real and file data.
-        With an intercept column the last entry is ``b_star``.
-    feature_names : tuple of str
-        One name per column of ``x_train``; ``"intercept"`` for the constant column.
-    b_star : float or None
-        The generator's true intercept (gaussian: ``log(pi / (1 - pi))``; other
-        synthetic kinds: 0.0; real and file data: ``None``).
-
-    Notes
-    -----
-    Equality is identity (``eq=False``): arrays make field-wise ``==`` ambiguous.
-    Arrays are not write-protected (Numba types read-only arrays separately), but
-    cells that share a seed share a draw, so never modify them in place.
-    """
-
-    kind: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    p_train: np.ndarray | None
-    p_test: np.ndarray | None
-    w_star: np.ndarray | None
-    feature_names: tuple[str, ...]
-    b_star: float | None = None
-
-    def __post_init__(self):
-        # Invariants every consumer relies on; a violation is a bug in this module.
-        n_train, d = self.x_train.shape
-        n_test, d_test = self.x_test.shape
-        if d_test != d or self.y_train.shape != (n_train,) or self.y_test.shape != (n_test,):
-            raise ValueError(
-                f"inconsistent DataDraw shapes: x_train {self.x_train.shape}, y_train "
-                f"{self.y_train.shape}, x_test {self.x_test.shape}, y_test {self.y_test.shape}"
-            )
-        if len(self.feature_names) != d:
-            raise ValueError(f"{len(self.feature_names)} feature names for {d} features")
-        if self.w_star is not None and self.w_star.shape != (d,):
-            raise ValueError(f"w_star has shape {self.w_star.shape}, expected ({d},)")
-        if (self.p_train is None) != (self.p_test is None):
-            raise ValueError("p_train and p_test must both be set or both be None")
-        if self.p_train is not None and (
-            self.p_train.shape != (n_train,) or self.p_test.shape != (n_test,)
-        ):
-            raise ValueError("p_train/p_test shapes do not match the labels")
-
-    @property
-    def n_train(self) -> int:
-        """Number of training samples."""
-        return self.x_train.shape[0]
-
-    @property
-    def n_test(self) -> int:
-        """Number of test samples (may be 0)."""
-        return self.x_test.shape[0]
-
-    @property
-    def dim(self) -> int:
-        """Number of features, including an intercept column if present."""
-        return self.x_train.shape[1]
+# Re-exported: users import these from logsim.data, as they did before it was split into
+# data_draw, data_files and labels; logsim's own modules import them from where they live.
+__all__ += ["DataDraw"]
 
 
 # --------------------------------------------------------------------------- validation
 
 
-def _checked(where: str, name: str, value, check: Check | None = None):
-    """``value`` checked by the schema's check of key ``name`` (or by ``check``).
-
-    Raises ``ValueError("<where>: <name> must be ..., got <value>")``.
-    """
-    check = KEYS[name].check if check is None else check
-    try:
-        return check(value)
-    except Invalid as bad:
-        raise ValueError(f"{where}: {name} {bad.reason}, got {value!r}") from None
-
-
 def _option(kind: str, name: str, value):
     """A generator option of ``kind``, checked as the schema declares it for that kind."""
-    return _checked(_where(kind), name, value, KEYS[name].check.for_kind(kind))
+    return schema_checked(_where(kind), name, value, KEYS[name].check.for_kind(kind))
 
 
 def _where(kind: str) -> str:
@@ -180,10 +91,6 @@ def _where(kind: str) -> str:
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-a))`` without overflow for large ``|a|``."""
     return np.exp(-np.logaddexp(0.0, -a))
-
-
-def _names(d: int) -> tuple[str, ...]:
-    return tuple(f"x{j}" for j in range(d))
 
 
 def _streams(seed: int, stream: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -203,11 +110,6 @@ def _require_both_classes(kind: str, seed: int, y: np.ndarray) -> None:
             f"{int(y[0])}; both classes are needed (use a larger n_train or a "
             "more balanced setting)"
         )
-
-
-def _f64(a) -> np.ndarray:
-    """A fresh C-contiguous float64 copy."""
-    return np.array(a, dtype=np.float64, order="C", copy=True)
 
 
 # --------------------------------------------------------------------------- generators
@@ -271,9 +173,8 @@ def gaussian(
     x_train, y_train, p_train = draw(STREAM_DATA, n_train)
     x_test, y_test, p_test = draw(STREAM_TEST, n_test)
     _require_both_classes("gaussian", seed, y_train)
-    return DataDraw(
-        "gaussian", x_train, y_train, x_test, y_test, p_train, p_test, w_star, _names(dim), b_star
-    )
+    return DataDraw("gaussian", x_train, y_train, x_test, y_test, p_train, p_test, w_star,
+                    default_feature_names(dim), b_star)  # fmt: skip
 
 
 def logistic_model(
@@ -325,7 +226,7 @@ def logistic_model(
         p_train,
         p_test,
         w_star,
-        _names(dim),
+        default_feature_names(dim),
         0.0,
     )
 
@@ -382,7 +283,8 @@ def separable(
     x_train, y_train = draw(STREAM_DATA, n_train)
     x_test, y_test = draw(STREAM_TEST, n_test)
     _require_both_classes("separable", seed, y_train)
-    return DataDraw("separable", x_train, y_train, x_test, y_test, None, None, u, _names(dim), 0.0)
+    return DataDraw("separable", x_train, y_train, x_test, y_test, None, None, u,
+                    default_feature_names(dim), 0.0)  # fmt: skip
 
 
 #: Soudry et al. (2018), Fig. 1: support vectors of the positive class.
@@ -473,9 +375,8 @@ def soudry(
     x_train = np.ascontiguousarray(np.vstack([SOUDRY_SUPPORT_POS, neg, x_rand]))
     y_train = np.concatenate([[1.0, 1.0, 0.0, 0.0], y_rand])
     x_test, y_test = draw(STREAM_TEST, n_test)
-    return DataDraw(
-        "soudry", x_train, y_train, x_test, y_test, None, None, SOUDRY_W_HAT.copy(), _names(2), 0.0
-    )
+    return DataDraw("soudry", x_train, y_train, x_test, y_test, None, None, SOUDRY_W_HAT.copy(),
+                    default_feature_names(2), 0.0)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- bundled real data
@@ -606,7 +507,7 @@ def _standardized(where: str, x_train, x_test, names) -> tuple[np.ndarray, np.nd
             f"{where}: feature(s) {', '.join(map(repr, constant[:5]))} constant on the training "
             "part; standardize = true cannot scale them (drop them or set standardize = false)"
         )
-    return _f64((x_train - mean) / std), _f64((x_test - mean) / std)
+    return fresh_float64((x_train - mean) / std), fresh_float64((x_test - mean) / std)
 
 
 def _bundled(
@@ -636,11 +537,11 @@ def _bundled(
     if standardize:
         x_train, x_test = _standardized(where, x_train, x_test, picked)
     else:
-        x_train, x_test = _f64(x_train), _f64(x_test)
-    y_train = _f64(y_all[train])
+        x_train, x_test = fresh_float64(x_train), fresh_float64(x_test)
+    y_train = fresh_float64(y_all[train])
     _require_both_classes(kind, seed, y_train)
     return DataDraw(
-        kind, x_train, y_train, x_test, _f64(y_all[test]), None, None, None, picked, None
+        kind, x_train, y_train, x_test, fresh_float64(y_all[test]), None, None, None, picked, None
     )
 
 
@@ -764,8 +665,8 @@ def _file_kind(
             raise ValueError(_OWN_TEST_SET.format(source=source))
         train, test = split_indices(seed, draw.y_train, test_fraction=test_fraction, where=source)
         x, y = draw.x_train, draw.y_train
-        draw = replace(draw, x_train=_f64(x[train]), y_train=_f64(y[train]),
-                       x_test=_f64(x[test]), y_test=_f64(y[test]))  # fmt: skip
+        draw = replace(draw, x_train=fresh_float64(x[train]), y_train=fresh_float64(y[train]),
+                       x_test=fresh_float64(x[test]), y_test=fresh_float64(y[test]))  # fmt: skip
         _require_both_classes("file", seed, draw.y_train)
     if standardize:
         x_train, x_test = _standardized(source, draw.x_train, draw.x_test, draw.feature_names)
@@ -902,11 +803,11 @@ def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
     where = _where(kind)
     if kind in ("gaussian", "logistic_model", "separable"):
         n_train, n_test, dim = (_option(kind, k, opts[k]) for k in ("n_train", "n_test", "dim"))
-        names = _names(dim)
+        names = default_feature_names(dim)
     elif kind == "soudry":
         n_random, n_test = _option(kind, "n_random", opts["n_random"]), _option(
             kind, "n_test", opts["n_test"])  # fmt: skip
-        n_train, names = len(SOUDRY_SUPPORT_POS) * 2 + n_random, _names(2)
+        n_train, names = len(SOUDRY_SUPPORT_POS) * 2 + n_random, default_feature_names(2)
     elif kind in REAL_DATA:
         facts = REAL_DATA[kind]
         fractions = {
@@ -1004,7 +905,7 @@ def _header_cached(resolved, _size, _mtime, source, label) -> tuple[int, int, tu
         )
     n_test = shapes["x_test"][0] if "x_test" in shapes and len(shapes["x_test"]) == 2 else 0
     if names is None or names.shape != (x_shape[1],):  # load_arrays refuses a wrong length
-        return x_shape[0], n_test, _names(x_shape[1])
+        return x_shape[0], n_test, default_feature_names(x_shape[1])
     return x_shape[0], n_test, tuple(str(s) for s in names.tolist())
 
 
@@ -1105,7 +1006,7 @@ def _label_values(source: str, name: str, y, positive=None) -> np.ndarray:
             raise ValueError(
                 f"{source}: positive = {positive!r} is not a label of {name}; labels: {shown}"
             )
-        return _f64(values == target)
+        return fresh_float64(values == target)
     if y.dtype.kind in "USO":
         found = np.unique(np.char.strip(y.astype(str)))
         shown = ", ".join(found[:10].tolist()) + (", ..." if found.size > 10 else "")
@@ -1121,7 +1022,7 @@ def _label_values(source: str, name: str, y, positive=None) -> np.ndarray:
         raise ValueError(f"{source}: {name} has {bad_count} non-finite values (NaN or inf)")
     signed = (y == -1.0) | (y == 1.0)
     if signed.all() and (y == -1.0).any():
-        return _f64(y == 1.0)  # -1/+1 labels
+        return fresh_float64(y == 1.0)  # -1/+1 labels
     other = (y != 0.0) & (y != 1.0)
     if other.any():
         values = np.unique(y[other])
@@ -1131,7 +1032,7 @@ def _label_values(source: str, name: str, y, positive=None) -> np.ndarray:
             f"{int(other.sum())} other values: {shown} (name the positive class with positive = "
             "...)"
         )
-    return _f64(y)
+    return fresh_float64(y)
 
 
 def _features(source: str, name: str, x) -> np.ndarray:
@@ -1143,7 +1044,7 @@ def _features(source: str, name: str, x) -> np.ndarray:
             f"{source}: {name} must be a 2-D array (n_samples, n_features) with at least "
             f"one feature, got shape {x.shape}"
         )
-    x = _f64(x)
+    x = fresh_float64(x)
     bad_count = int(np.count_nonzero(~np.isfinite(x)))
     if bad_count:
         raise ValueError(f"{source}: {name} has {bad_count} non-finite values (NaN or inf)")
@@ -1210,7 +1111,7 @@ def load_arrays(
                 f"{source}: x_test has {x_te.shape[0]} rows but y_test has {y_te.shape[0]} labels"
             )
     if feature_names is None:
-        names = _names(d)
+        names = default_feature_names(d)
     else:
         names = tuple(str(s) for s in feature_names)
         if len(names) != d:
@@ -1262,8 +1163,8 @@ def load_file(path: str | Path, *, label: str | None = None, positive=None) -> D
             f"{source}: unsupported data file extension {p.suffix!r}; expected .npz or .csv"
         )
     return replace(
-        draw, x_train=_f64(draw.x_train), y_train=_f64(draw.y_train),
-        x_test=_f64(draw.x_test), y_test=_f64(draw.y_test),
+        draw, x_train=fresh_float64(draw.x_train), y_train=fresh_float64(draw.y_train),
+        x_test=fresh_float64(draw.x_test), y_test=fresh_float64(draw.y_test),
     )  # fmt: skip
 
 
@@ -1372,9 +1273,9 @@ def flip_rates(
         Non-zero rates cannot be combined with a non-zero ``noise_rate``.
     """
     where = "flip_rates"
-    noise_rate = _checked(where, "noise_rate", noise_rate)
-    rp = 0.0 if rho_pos is None else _checked(where, "rho_pos", rho_pos)
-    rn = 0.0 if rho_neg is None else _checked(where, "rho_neg", rho_neg)
+    noise_rate = schema_checked(where, "noise_rate", noise_rate)
+    rp = 0.0 if rho_pos is None else schema_checked(where, "rho_pos", rho_pos)
+    rn = 0.0 if rho_neg is None else schema_checked(where, "rho_neg", rho_neg)
     RULES.one_noise_model.check(where, noise_rate=noise_rate, rho_pos=rp, rho_neg=rn)
     if not rp and not rn:  # no class-conditional noise asked for
         return noise_rate, noise_rate
@@ -1388,7 +1289,7 @@ def flip_uniforms(seed: int, n: int) -> np.ndarray:
     Sample ``i`` always gets the same uniform, whatever the noise rate, so cells
     sharing a seed share the flips (common random numbers).
     """
-    n = _checked("flip_uniforms", "n", n, Int(0))
+    n = schema_checked("flip_uniforms", "n", n, Int(0))
     return generator(seed, STREAM_FLIP).random(n)
 
 
@@ -1452,21 +1353,23 @@ def training_targets(
         or ``soft``).
     """
     where = "training_targets"
-    smoothing = _checked(where, "smoothing", smoothing)
-    soft = _checked(where, "soft", soft)
+    smoothing = schema_checked(where, "smoothing", smoothing)
+    soft = schema_checked(where, "soft", soft)
     rp, rn = flip_rates(noise_rate, rho_pos, rho_neg)
     if soft:
         if draw.p_train is None:  # the kinds of schema.SOFT_KINDS, or a draw with p_train
             RULES.soft_needs_posterior.check(where, kind=draw.kind, soft=True)
         RULES.soft_not_flipped.check(where, soft=True, noise_rate=0.0, rho_pos=rp, rho_neg=rn)
-        p = _f64(draw.p_train)
-        return (p * (1.0 - smoothing) + smoothing / 2.0 if smoothing else p), _f64(draw.y_train)
+        p = fresh_float64(draw.p_train)
+        return (p * (1.0 - smoothing) + smoothing / 2.0 if smoothing else p), fresh_float64(
+            draw.y_train
+        )
     if rp or rn:
         noisy = noisy_labels(draw.y_train, flip_uniforms(seed, draw.n_train), rp, rn)
     else:
-        noisy = _f64(draw.y_train)
+        noisy = fresh_float64(draw.y_train)
     if smoothing:
         targets = np.where(noisy == 1.0, 1.0 - smoothing / 2.0, smoothing / 2.0)
     else:
-        targets = _f64(noisy)
+        targets = fresh_float64(noisy)
     return targets, noisy

@@ -450,7 +450,7 @@ def simulate(
     ----------
     data : str, DataDraw or (x_train, y_train)
         A generator name of :mod:`logsim.data` (options in ``**data_options``),
-        a :class:`logsim.data.DataDraw`, or arrays (shared by all trajectories).
+        a :class:`logsim.data_draw.DataDraw`, or arrays (shared by all trajectories).
     loss, method, learning_rate, steps, checkpoints, batch_size, normalize, w0
         See :func:`run_batch`.
     noise_rate, rho_pos, rho_neg, smoothing, soft
@@ -468,6 +468,7 @@ def simulate(
     import xarray as xr
 
     from logsim import data as datamod
+    from logsim.data_draw import DataDraw
 
     R = _check_int("trajectories", trajectories, minimum=1)
     seed = check_seed(seed)
@@ -479,7 +480,7 @@ def simulate(
         if data_options:
             raise ValueError(f"data options {sorted(data_options)} only apply to a generator "
                              "name, not to given data")
-        if isinstance(data, datamod.DataDraw):
+        if isinstance(data, DataDraw):
             draw = data
         else:
             try:

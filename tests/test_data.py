@@ -16,7 +16,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 from logsim import data as D
-from logsim import schema
+from logsim import data_draw, schema
 from logsim.rng import STREAM_SPLIT, generator
 from tests.data.make_draw_hashes import digest
 
@@ -26,6 +26,28 @@ ARRAYS = ["x_train", "y_train", "x_test", "y_test", "p_train", "p_test", "w_star
 
 
 # --------------------------------------------------------------------------- general
+
+
+#: ``logsim.data.__all__`` before the module was split into data_draw, data_files and labels.
+PUBLIC_BEFORE_THE_SPLIT = {
+    "GENERATORS", "GENERATOR_OPTIONS", "DataDraw", "DataFileError", "DataShape",
+    "NoTestSetWarning", "breast_cancer", "check_data_file", "data_shape", "file_sha256",
+    "flip_rates", "flip_uniforms", "gaussian", "iris", "load_arrays", "load_file",
+    "logistic_model", "make_data", "noisy_labels", "separable", "soudry", "split_indices",
+    "training_targets", "wine", "with_intercept",
+}  # fmt: skip
+#: The module each name that moved out of logsim.data lives in now.
+MOVED = {"DataDraw": data_draw}
+
+
+def test_logsim_data_still_offers_every_public_name_it_had():
+    """Users import from logsim.data: every name it offered stays, the moved ones re-exported
+    as the very objects of their new modules (no second definition left behind)."""
+    assert set(D.__all__) == PUBLIC_BEFORE_THE_SPLIT
+    for name in PUBLIC_BEFORE_THE_SPLIT:
+        home, offered = MOVED.get(name, D), getattr(D, name)
+        assert offered is getattr(home, name), name
+        assert getattr(offered, "__module__", home.__name__) == home.__name__, name
 
 
 def test_generator_options_are_the_documented_defaults():
