@@ -469,6 +469,7 @@ def simulate(
 
     from logsim import data as datamod
     from logsim.data_draw import DataDraw
+    from logsim.data_files import load_arrays
 
     R = _check_int("trajectories", trajectories, minimum=1)
     seed = check_seed(seed)
@@ -488,7 +489,7 @@ def simulate(
             except (TypeError, ValueError):
                 raise ValueError("data must be a generator name, a DataDraw or a pair "
                                  "(x_train, y_train)") from None
-            draw = datamod.load_arrays(x_train, y_train)
+            draw = load_arrays(x_train, y_train)
         draws = [draw] * R
     true_pos, true_neg = datamod.flip_rates(noise_rate, rho_pos, rho_neg)
     targets = np.stack([

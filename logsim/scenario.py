@@ -42,13 +42,8 @@ from types import MappingProxyType
 from typing import Any
 
 from logsim import schema
-from logsim.data import (
-    NoTestSetWarning,
-    data_shape,
-    file_sha256,
-    load_file,
-    no_test_set_message,
-)
+from logsim.data import data_shape
+from logsim.data_files import NoTestSetWarning, file_sha256, load_file, no_test_set_message
 from logsim.engine import log_checkpoints
 from logsim.schema import (
     DATA_KINDS,
@@ -154,7 +149,7 @@ class Scenario:
     data_sha256 : str or None
         Hex SHA-256 of the data file when ``kind = "file"``, taken when the
         scenario was loaded; ``None`` for generated and bundled data. Check a
-        file against it later with :func:`logsim.data.check_data_file`.
+        file against it later with :func:`logsim.data_files.check_data_file`.
     """
 
     name: str

@@ -16,7 +16,8 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 from logsim import data as D
-from logsim import data_draw, schema
+from logsim import data_draw, data_files, schema
+from logsim.data_files import DataFileError, check_data_file, file_sha256, load_arrays, load_file
 from logsim.rng import STREAM_SPLIT, generator
 from tests.data.make_draw_hashes import digest
 
@@ -37,7 +38,11 @@ PUBLIC_BEFORE_THE_SPLIT = {
     "training_targets", "wine", "with_intercept",
 }  # fmt: skip
 #: The module each name that moved out of logsim.data lives in now.
-MOVED = {"DataDraw": data_draw}
+MOVED = {
+    "DataDraw": data_draw,
+    **dict.fromkeys(("DataFileError", "NoTestSetWarning", "check_data_file", "file_sha256",
+                     "load_arrays", "load_file"), data_files),
+}  # fmt: skip
 
 
 def test_logsim_data_still_offers_every_public_name_it_had():
@@ -334,11 +339,11 @@ def test_breast_cancer_features_option():
 def test_load_arrays_accepts_bool_int_float_labels():
     x = np.arange(8.0).reshape(4, 2)
     for y in ([False, True, True, False], [0, 1, 1, 0], np.array([0.0, 1.0, 1.0, 0.0])):
-        draw = D.load_arrays(x, y)
+        draw = load_arrays(x, y)
         np.testing.assert_array_equal(draw.y_train, [0.0, 1.0, 1.0, 0.0])
         assert draw.kind == "file" and draw.y_train.dtype == np.float64
         assert draw.x_test.shape == (0, 2) and draw.y_test.shape == (0,)
-    draw = D.load_arrays(x.astype(int), [0, 1, 1, 0], x[:1], [1], feature_names=["a", "b"])
+    draw = load_arrays(x.astype(int), [0, 1, 1, 0], x[:1], [1], feature_names=["a", "b"])
     assert draw.feature_names == ("a", "b") and draw.x_train.dtype == np.float64
     assert draw.x_train is not x and draw.n_test == 1
 
@@ -349,16 +354,16 @@ def test_load_file_npz_and_csv(tmp_path):
     y, yt = np.array([0, 1, 0, 1, 1, 0]), np.array([1, 0])
     path = tmp_path / "d.npz"
     np.savez(path, x_train=x, y_train=y, x_test=xt, y_test=yt, feature_names=["a", "b", "c"])
-    draw = D.load_file(path)
+    draw = load_file(path)
     np.testing.assert_array_equal(draw.x_train, x)
     np.testing.assert_array_equal(draw.y_test, yt)
     assert draw.feature_names == ("a", "b", "c")
     np.savez(tmp_path / "e.npz", x_train=x, y_train=y)
-    assert D.load_file(tmp_path / "e.npz").x_test.shape == (0, 3)
+    assert load_file(tmp_path / "e.npz").x_test.shape == (0, 3)
 
     csv = tmp_path / "d.csv"
     csv.write_text("f1,target,f2\n1.5,1,2\n-1,0,0.25\n3,1,-4\n")
-    draw = D.load_file(csv, label="target")
+    draw = load_file(csv, label="target")
     np.testing.assert_array_equal(draw.x_train, [[1.5, 2], [-1, 0.25], [3, -4]])
     np.testing.assert_array_equal(draw.y_train, [1, 0, 1])
     assert draw.feature_names == ("f1", "f2") and draw.x_test.shape == (0, 2)
@@ -535,56 +540,56 @@ Y4 = np.array([0, 1, 1, 0])
 )
 def test_load_arrays_errors(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        D.load_arrays(*args, source="src", **kwargs)
+        load_arrays(*args, source="src", **kwargs)
 
 
 def test_load_file_errors(tmp_path):
     with pytest.raises(ValueError, match=r"nope\.npz: data file not found"):
-        D.load_file(tmp_path / "nope.npz")
+        load_file(tmp_path / "nope.npz")
     txt = tmp_path / "d.txt"
     txt.write_text("1,2\n")
     with pytest.raises(ValueError, match=r"d\.txt: unsupported data file extension '\.txt'"):
-        D.load_file(txt)
+        load_file(txt)
     npz = tmp_path / "d.npz"
     np.savez(npz, x_train=X4, labels=Y4)
     with pytest.raises(ValueError, match=r"d\.npz: missing array\(s\) y_train; .* found x_train"):
-        D.load_file(npz)
+        load_file(npz)
     with pytest.raises(ValueError, match=r"label='y' applies to \.csv files only"):
-        D.load_file(npz, label="y")
+        load_file(npz, label="y")
     pickled = tmp_path / "p.npz"
     np.savez(pickled, x_train=np.array([{"a": 1}], dtype=object), y_train=Y4)
     with pytest.raises(ValueError, match=r"p\.npz: cannot read as \.npz without pickle"):
-        D.load_file(pickled)
+        load_file(pickled)
     broken = tmp_path / "b.npz"
     broken.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match=r"b\.npz: cannot read as \.npz"):
-        D.load_file(broken)
+        load_file(broken)
     bad_labels = tmp_path / "l.npz"
     np.savez(bad_labels, x_train=X4, y_train=[0, 1, 2, 1])
     with pytest.raises(ValueError, match=r"l\.npz: y_train must hold labels in \{0, 1\}"):
-        D.load_file(bad_labels)
+        load_file(bad_labels)
 
     csv = tmp_path / "d.csv"
     csv.write_text("a,b,y\n1,2,0\n3,4,1\n")
     with pytest.raises(ValueError, match=r"d\.csv: a \.csv data file needs label="):
-        D.load_file(csv)
+        load_file(csv)
     with pytest.raises(ValueError, match=r"d\.csv: no label column 'target'; columns are a, b, y"):
-        D.load_file(csv, label="target")
+        load_file(csv, label="target")
     csv.write_text("a,b,y\n1,x,0\n3,4,1\n")
     with pytest.raises(ValueError, match=r"d\.csv: line 2, column 'b': 'x' is not a number"):
-        D.load_file(csv, label="y")
+        load_file(csv, label="y")
     csv.write_text("a,b,y\n1,2,0\n3,1\n")
     with pytest.raises(ValueError, match=r"d\.csv: line 3 has 2 fields, the header has 3"):
-        D.load_file(csv, label="y")
+        load_file(csv, label="y")
     csv.write_text("")
     with pytest.raises(ValueError, match=r"d\.csv: empty file"):
-        D.load_file(csv, label="y")
+        load_file(csv, label="y")
     csv.write_text("y\n0\n1\n")
     with pytest.raises(ValueError, match=r"d\.csv: no feature columns besides the label 'y'"):
-        D.load_file(csv, label="y")
+        load_file(csv, label="y")
     csv.write_text("a,y\n1,0\n2,0\n")
     with pytest.raises(ValueError, match=r"d\.csv: y_train must contain both classes"):
-        D.load_file(csv, label="y")
+        load_file(csv, label="y")
 
 
 @pytest.mark.parametrize(
@@ -843,14 +848,14 @@ def test_file_split_standardisation_and_labels(tmp_path):
 
 def test_signed_and_named_numeric_labels(tmp_path):
     x = np.arange(8.0).reshape(4, 2)
-    np.testing.assert_array_equal(D.load_arrays(x, [-1, 1, 1, -1]).y_train, [0, 1, 1, 0])
-    np.testing.assert_array_equal(D.load_arrays(x, [3, 7, 7, 3], positive=3).y_train,
+    np.testing.assert_array_equal(load_arrays(x, [-1, 1, 1, -1]).y_train, [0, 1, 1, 0])
+    np.testing.assert_array_equal(load_arrays(x, [3, 7, 7, 3], positive=3).y_train,
                                   [1, 0, 0, 1])  # fmt: skip
     csv = tmp_path / "s.csv"
     csv.write_text("a,y\n1,-1\n2,1\n3,1\n")
-    np.testing.assert_array_equal(D.load_file(csv, label="y").y_train, [0, 1, 1])
+    np.testing.assert_array_equal(load_file(csv, label="y").y_train, [0, 1, 1])
     with pytest.raises(ValueError, match=r"holds text labels \(B, M\); set positive"):
-        D.load_file(_csv(tmp_path / "t.csv", 6, 2), label="diagnosis")
+        load_file(_csv(tmp_path / "t.csv", 6, 2), label="diagnosis")
 
 
 # --------------------------------------------------------------------------- data file hashes
@@ -859,15 +864,15 @@ def test_signed_and_named_numeric_labels(tmp_path):
 def test_file_sha256_and_check_data_file(tmp_path):
     csv = _csv(tmp_path / "c.csv", 10, 2)
     digest_before = hashlib.sha256(csv.read_bytes()).hexdigest()
-    assert D.file_sha256(csv) == digest_before
-    D.check_data_file(csv, digest_before)
+    assert file_sha256(csv) == digest_before
+    check_data_file(csv, digest_before)
     csv.write_text(csv.read_text().replace("B", "M", 1))
-    assert D.file_sha256(csv) != digest_before  # a change is seen (not the cached digest)
-    with pytest.raises(D.DataFileError, match=r"c\.csv: data file changed: its SHA-256 is now"):
-        D.check_data_file(csv, digest_before)
+    assert file_sha256(csv) != digest_before  # a change is seen (not the cached digest)
+    with pytest.raises(DataFileError, match=r"c\.csv: data file changed: its SHA-256 is now"):
+        check_data_file(csv, digest_before)
     moved = csv.rename(tmp_path / "moved.csv")
-    with pytest.raises(D.DataFileError, match=r"c\.csv: data file not found \(moved or deleted"):
-        D.check_data_file(csv, digest_before)
-    with pytest.raises(D.DataFileError, match="data file changed"):
+    with pytest.raises(DataFileError, match=r"c\.csv: data file not found \(moved or deleted"):
+        check_data_file(csv, digest_before)
+    with pytest.raises(DataFileError, match="data file changed"):
         D.make_data("file", seed=0, path=str(moved), label="diagnosis", positive="M",
                     sha256=digest_before)  # fmt: skip

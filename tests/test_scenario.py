@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from logsim.data import NoTestSetWarning
+from logsim.data_files import NoTestSetWarning
 from logsim.scenario import SWEEPABLE, Scenario, ScenarioError, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
