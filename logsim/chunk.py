@@ -35,6 +35,7 @@ from logsim import data as datamod
 from logsim._jit import in_threads, pieces
 from logsim.data_draw import DataDraw
 from logsim.engine import run_batch, stack_training_sets
+from logsim.labels import flip_rates, training_targets
 from logsim.losses import CORRECTED_LOSSES
 from logsim.noise import anchor_transition
 from logsim.planner import Plan
@@ -118,7 +119,7 @@ def _correction_rates(cell, ts: _TargetSet) -> tuple[float, float]:
         if ts.anchor is None:  # shared by every corrected cell of the target set
             ts.anchor = anchor_transition(ts.draw.x_train, ts.noisy)
         return ts.anchor
-    return datamod.flip_rates(cell["noise_rate"], cell["rho_pos"], cell["rho_neg"])
+    return flip_rates(cell["noise_rate"], cell["rho_pos"], cell["rho_neg"])
 
 
 def compute_chunk(plan: Plan, chunk: int, on_stage=None) -> ChunkResult:
@@ -147,7 +148,7 @@ def compute_chunk(plan: Plan, chunk: int, on_stage=None) -> ChunkResult:
         cell_set[k] = t
         if t not in sets:
             draw = _DRAWS.get(cell["seed"], plan.draw_options(cell))
-            targets, noisy = datamod.training_targets(
+            targets, noisy = training_targets(
                 draw, cell["seed"], noise_rate=cell["noise_rate"], rho_pos=cell["rho_pos"],
                 rho_neg=cell["rho_neg"], smoothing=cell["smoothing"], soft=cell["soft"])
             sets[t] = _TargetSet(draw, targets, noisy, cell,

@@ -1,16 +1,20 @@
-"""Data sets and training labels for logistic-loss experiments.
+"""Data sets for logistic-loss experiments: synthetic generators and bundled real data.
 
-Everything here is plain NumPy and runs once per cell before the kernels start.
+:func:`make_data` draws a data set by kind (:data:`GENERATORS`: ``gaussian``,
+``logistic_model``, ``separable``, ``soudry``; scikit-learn's ``breast_cancer``,
+``iris`` and ``wine``; a user's ``file``) as a :class:`~logsim.data_draw.DataDraw`.
+Everything here is plain NumPy and runs once per draw before the kernels start.
+Reading user files lives in :mod:`logsim.data_files`, the label noise and smoothing of
+training targets in :mod:`logsim.labels`; their public names are re-exported here, so
+``logsim.data`` offers every name it did before it was split.
 
-Conventions shared by every function in this module:
+Conventions (besides those of :mod:`logsim.data_draw`):
 
-* Labels are ``float64`` in ``{0.0, 1.0}`` (1 = positive class); features are
-  ``float64``, C-contiguous, shape ``(n_samples, n_features)``.
 * Randomness comes only from :func:`logsim.rng.generator` streams:
   ``STREAM_DATA`` for training draws, ``STREAM_TEST`` for test draws (so the
-  test set does not move when ``n_train`` is swept), ``STREAM_SPLIT`` for the
+  test set does not move when ``n_train`` is swept) and ``STREAM_SPLIT`` for the
   train/test split of bundled and file data (:func:`split_indices`, so each seed
-  is a replicate split) and ``STREAM_FLIP`` for label-flip uniforms.
+  is a replicate split).
 * Option names, ranges and defaults are declared in :mod:`logsim.schema`; every
   generator checks its options with the schema's checks, and
   :func:`data_shape` gives a draw's shapes without drawing it.
@@ -19,9 +23,6 @@ Conventions shared by every function in this module:
   and filled row by row, so the first ``k`` rows of a draw with ``n_train = n``
   equal the draw with ``n_train = k`` (common random numbers across a sweep).
 * The same seed gives bit-identical arrays; every call returns fresh arrays.
-
-Label transforms (:func:`flip_rates`, :func:`noisy_labels`,
-:func:`training_targets`) touch training labels only; test labels stay clean.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ from logsim.data_files import (
     load_arrays,
     load_file,
 )
-from logsim.rng import STREAM_DATA, STREAM_FLIP, STREAM_SPLIT, STREAM_TEST, check_seed, generator
-from logsim.schema import KEYS, REAL_DATA, REQUIRED, RULES, Int
+from logsim.labels import flip_rates, flip_uniforms, noisy_labels, training_targets
+from logsim.rng import STREAM_DATA, STREAM_SPLIT, STREAM_TEST, check_seed, generator
+from logsim.schema import KEYS, REAL_DATA, REQUIRED, RULES
 
 __all__ = [
     "GENERATORS",
@@ -54,17 +56,13 @@ __all__ = [
     "DataShape",
     "breast_cancer",
     "data_shape",
-    "flip_rates",
-    "flip_uniforms",
     "gaussian",
     "iris",
     "logistic_model",
     "make_data",
-    "noisy_labels",
     "separable",
     "soudry",
     "split_indices",
-    "training_targets",
     "wine",
     "with_intercept",
 ]
@@ -76,8 +74,12 @@ __all__ += [
     "NoTestSetWarning",
     "check_data_file",
     "file_sha256",
+    "flip_rates",
+    "flip_uniforms",
     "load_arrays",
     "load_file",
+    "noisy_labels",
+    "training_targets",
 ]
 
 
@@ -850,133 +852,3 @@ def data_shape(kind: str, *, intercept: bool = False, **options) -> DataShape:
         has_posterior=kind in schema.SOFT_KINDS,
         has_w_star=kind in ("gaussian", "logistic_model", "separable", "soudry"),
     )
-
-
-# --------------------------------------------------------------------------- label transforms
-
-
-def flip_rates(
-    noise_rate: float = 0.0, rho_pos: float | None = None, rho_neg: float | None = None
-) -> tuple[float, float]:
-    r"""Validated class-conditional flip rates ``(rho_pos, rho_neg)``.
-
-    ``rho_pos = P(noisy 0 | clean 1)``, ``rho_neg = P(noisy 1 | clean 0)``; the
-    noise transition matrix (rows clean, columns noisy, classes ordered 0, 1) is
-
-    .. math::
-
-        T = \begin{pmatrix} 1-\rho_- & \rho_- \\ \rho_+ & 1-\rho_+ \end{pmatrix},
-        \qquad \det T = 1 - \rho_+ - \rho_- ,
-
-    (Natarajan et al., NeurIPS 2013; Patrini et al., CVPR 2017), which must be
-    positive for the clean posterior to be identifiable.
-
-    Parameters
-    ----------
-    noise_rate : float in [0, 0.5)
-        Symmetric noise: shorthand for ``rho_pos = rho_neg = noise_rate``.
-    rho_pos, rho_neg : float in [0, 1) or None
-        Class-conditional rates (an omitted one is 0); need ``rho_pos + rho_neg < 1``.
-        Non-zero rates cannot be combined with a non-zero ``noise_rate``.
-    """
-    where = "flip_rates"
-    noise_rate = schema_checked(where, "noise_rate", noise_rate)
-    rp = 0.0 if rho_pos is None else schema_checked(where, "rho_pos", rho_pos)
-    rn = 0.0 if rho_neg is None else schema_checked(where, "rho_neg", rho_neg)
-    RULES.one_noise_model.check(where, noise_rate=noise_rate, rho_pos=rp, rho_neg=rn)
-    if not rp and not rn:  # no class-conditional noise asked for
-        return noise_rate, noise_rate
-    RULES.transition.check(where, rho_pos=rp, rho_neg=rn)
-    return rp, rn
-
-
-def flip_uniforms(seed: int, n: int) -> np.ndarray:
-    """``n`` uniforms in [0, 1) from ``(seed, STREAM_FLIP)``; nested in ``n``.
-
-    Sample ``i`` always gets the same uniform, whatever the noise rate, so cells
-    sharing a seed share the flips (common random numbers).
-    """
-    n = schema_checked("flip_uniforms", "n", n, Int(0))
-    return generator(seed, STREAM_FLIP).random(n)
-
-
-def noisy_labels(y_clean: np.ndarray, u: np.ndarray, rho_pos: float, rho_neg: float) -> np.ndarray:
-    """Class-conditional label flips driven by given uniforms.
-
-    ``noisy_i = 0`` if ``y_i = 1`` and ``u_i < rho_pos``; ``noisy_i = 1`` if
-    ``y_i = 0`` and ``u_i < rho_neg``; otherwise ``noisy_i = y_i``. Hence
-    ``P(noisy 0 | clean 1) = rho_pos`` and ``P(noisy 1 | clean 0) = rho_neg`` for
-    ``u ~ U[0, 1)``, and, with the same ``u``, larger rates flip a superset.
-
-    Rates are used as given; validate them with :func:`flip_rates`.
-    """
-    y = np.asarray(y_clean, dtype=np.float64)
-    u = np.asarray(u, dtype=np.float64)
-    if y.shape != u.shape or y.ndim != 1:
-        raise ValueError(
-            f"noisy_labels: y_clean and u must be 1-D of equal length, got {y.shape} and {u.shape}"
-        )
-    flip = np.where(y == 1.0, u < rho_pos, u < rho_neg)
-    return np.where(flip, 1.0 - y, y)
-
-
-def training_targets(
-    draw: DataDraw,
-    seed: int,
-    *,
-    noise_rate: float = 0.0,
-    rho_pos: float | None = None,
-    rho_neg: float | None = None,
-    smoothing: float = 0.0,
-    soft: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Training targets after label noise and smoothing (test labels stay clean).
-
-    1. Noise: flip rates from :func:`flip_rates`, uniforms from
-       ``flip_uniforms(seed, n_train)``, flips by :func:`noisy_labels`.
-    2. Smoothing ``eps``: ``target = y (1 - eps) + eps / 2``, i.e. labels become
-       ``{eps/2, 1 - eps/2}`` (PyTorch ``CrossEntropyLoss(label_smoothing=eps)``
-       and Keras convention with ``K = 2`` classes; Müller et al., NeurIPS 2019).
-       The two values are computed as ``eps / 2`` and ``1 - eps / 2`` exactly.
-    3. ``soft=True``: the target is the true posterior ``p_train`` (no noise;
-       smoothing ``eps`` gives ``p (1 - eps) + eps / 2``); the cross-entropy
-       floor is then the mean of ``H(target)``.
-
-    Parameters
-    ----------
-    draw : DataDraw
-    seed : int
-        Seed of the flip uniforms (usually the cell's data seed).
-    noise_rate, rho_pos, rho_neg : see :func:`flip_rates`
-    smoothing : float in [0, 1)
-    soft : bool
-
-    Returns
-    -------
-    targets : ndarray, shape (n_train,)
-        Targets in [0, 1] for the loss.
-    noisy : ndarray, shape (n_train,)
-        The hard labels after noise, before smoothing (clean labels if no noise
-        or ``soft``).
-    """
-    where = "training_targets"
-    smoothing = schema_checked(where, "smoothing", smoothing)
-    soft = schema_checked(where, "soft", soft)
-    rp, rn = flip_rates(noise_rate, rho_pos, rho_neg)
-    if soft:
-        if draw.p_train is None:  # the kinds of schema.SOFT_KINDS, or a draw with p_train
-            RULES.soft_needs_posterior.check(where, kind=draw.kind, soft=True)
-        RULES.soft_not_flipped.check(where, soft=True, noise_rate=0.0, rho_pos=rp, rho_neg=rn)
-        p = fresh_float64(draw.p_train)
-        return (p * (1.0 - smoothing) + smoothing / 2.0 if smoothing else p), fresh_float64(
-            draw.y_train
-        )
-    if rp or rn:
-        noisy = noisy_labels(draw.y_train, flip_uniforms(seed, draw.n_train), rp, rn)
-    else:
-        noisy = fresh_float64(draw.y_train)
-    if smoothing:
-        targets = np.where(noisy == 1.0, 1.0 - smoothing / 2.0, smoothing / 2.0)
-    else:
-        targets = fresh_float64(noisy)
-    return targets, noisy

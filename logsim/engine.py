@@ -454,7 +454,7 @@ def simulate(
     loss, method, learning_rate, steps, checkpoints, batch_size, normalize, w0
         See :func:`run_batch`.
     noise_rate, rho_pos, rho_neg, smoothing, soft
-        Label transform of the training labels (see :func:`logsim.data.training_targets`).
+        Label transform of the training labels (see :func:`logsim.labels.training_targets`).
     transition : (rho_pos, rho_neg), optional
         Flip rates the corrected losses ``forward``/``backward`` assume; by default
         the true rates of the label noise.
@@ -470,6 +470,7 @@ def simulate(
     from logsim import data as datamod
     from logsim.data_draw import DataDraw
     from logsim.data_files import load_arrays
+    from logsim.labels import flip_rates, training_targets
 
     R = _check_int("trajectories", trajectories, minimum=1)
     seed = check_seed(seed)
@@ -491,9 +492,9 @@ def simulate(
                                  "(x_train, y_train)") from None
             draw = load_arrays(x_train, y_train)
         draws = [draw] * R
-    true_pos, true_neg = datamod.flip_rates(noise_rate, rho_pos, rho_neg)
+    true_pos, true_neg = flip_rates(noise_rate, rho_pos, rho_neg)
     targets = np.stack([
-        datamod.training_targets(draws[r], seeds[r], noise_rate=noise_rate, rho_pos=rho_pos,
+        training_targets(draws[r], seeds[r], noise_rate=noise_rate, rho_pos=rho_pos,
                                  rho_neg=rho_neg, smoothing=smoothing, soft=soft)[0]
         for r in range(R)
     ])

@@ -1,8 +1,10 @@
-"""Tests of logsim.data against independent references (SciPy, scikit-learn, NumPy GD)."""
+"""Tests of logsim.data, logsim.data_files and logsim.labels against independent references
+(SciPy, scikit-learn, NumPy GD)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import itertools
 import json
@@ -16,8 +18,9 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 from logsim import data as D
-from logsim import data_draw, data_files, schema
+from logsim import schema
 from logsim.data_files import DataFileError, check_data_file, file_sha256, load_arrays, load_file
+from logsim.labels import flip_rates, flip_uniforms, noisy_labels, training_targets
 from logsim.rng import STREAM_SPLIT, generator
 from tests.data.make_draw_hashes import digest
 
@@ -39,9 +42,11 @@ PUBLIC_BEFORE_THE_SPLIT = {
 }  # fmt: skip
 #: The module each name that moved out of logsim.data lives in now.
 MOVED = {
-    "DataDraw": data_draw,
+    "DataDraw": "logsim.data_draw",
     **dict.fromkeys(("DataFileError", "NoTestSetWarning", "check_data_file", "file_sha256",
-                     "load_arrays", "load_file"), data_files),
+                     "load_arrays", "load_file"), "logsim.data_files"),
+    **dict.fromkeys(("flip_rates", "flip_uniforms", "noisy_labels", "training_targets"),
+                    "logsim.labels"),
 }  # fmt: skip
 
 
@@ -50,7 +55,7 @@ def test_logsim_data_still_offers_every_public_name_it_had():
     as the very objects of their new modules (no second definition left behind)."""
     assert set(D.__all__) == PUBLIC_BEFORE_THE_SPLIT
     for name in PUBLIC_BEFORE_THE_SPLIT:
-        home, offered = MOVED.get(name, D), getattr(D, name)
+        home, offered = importlib.import_module(MOVED.get(name, "logsim.data")), getattr(D, name)
         assert offered is getattr(home, name), name
         assert getattr(offered, "__module__", home.__name__) == home.__name__, name
 
@@ -375,25 +380,25 @@ def test_load_file_npz_and_csv(tmp_path):
 
 
 def test_flip_rates():
-    assert D.flip_rates() == (0.0, 0.0)
-    assert D.flip_rates(0.2) == (0.2, 0.2)
-    assert D.flip_rates(rho_pos=0.3) == (0.3, 0.0)
-    assert D.flip_rates(rho_pos=0.3, rho_neg=0.6) == (0.3, 0.6)
+    assert flip_rates() == (0.0, 0.0)
+    assert flip_rates(0.2) == (0.2, 0.2)
+    assert flip_rates(rho_pos=0.3) == (0.3, 0.0)
+    assert flip_rates(rho_pos=0.3, rho_neg=0.6) == (0.3, 0.6)
 
 
 def test_noisy_labels_rule():
     y = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
     u = np.array([0.05, 0.1, 0.5, 0.05, 0.2, 0.5])
     # clean 1 -> 0 iff u < rho_pos = 0.1; clean 0 -> 1 iff u < rho_neg = 0.2
-    np.testing.assert_array_equal(D.noisy_labels(y, u, 0.1, 0.2), [0, 1, 1, 1, 0, 0])
-    np.testing.assert_array_equal(D.noisy_labels(y, u, 0.0, 0.0), y)
+    np.testing.assert_array_equal(noisy_labels(y, u, 0.1, 0.2), [0, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(noisy_labels(y, u, 0.0, 0.0), y)
 
 
 def test_flip_frequencies_match_rates():
     n = 400_000
     y = (np.arange(n) % 2).astype(float)
-    u = D.flip_uniforms(0, n)
-    noisy = D.noisy_labels(y, u, 0.3, 0.1)
+    u = flip_uniforms(0, n)
+    noisy = noisy_labels(y, u, 0.3, 0.1)
     pos, neg = y == 1, y == 0
     # 5 standard errors of a binomial rate over n/2 = 200000 draws.
     for rate, got in ((0.3, np.mean(noisy[pos] == 0)), (0.1, np.mean(noisy[neg] == 1))):
@@ -404,37 +409,37 @@ def test_larger_rates_flip_a_superset():
     draw = D.make_data("logistic_model", seed=1, n_train=5000)
     flipped = {}
     for rate in (0.05, 0.1, 0.2, 0.4):
-        _, noisy = D.training_targets(draw, seed=1, noise_rate=rate)
+        _, noisy = training_targets(draw, seed=1, noise_rate=rate)
         flipped[rate] = noisy != draw.y_train
     rates = sorted(flipped)
     for lo, hi in itertools.pairwise(rates):
         assert np.all(flipped[hi][flipped[lo]]) and flipped[hi].sum() > flipped[lo].sum()
-    _, a = D.training_targets(draw, seed=1, rho_pos=0.1, rho_neg=0.05)
-    _, b = D.training_targets(draw, seed=1, rho_pos=0.3, rho_neg=0.05)
+    _, a = training_targets(draw, seed=1, rho_pos=0.1, rho_neg=0.05)
+    _, b = training_targets(draw, seed=1, rho_pos=0.3, rho_neg=0.05)
     fa, fb = a != draw.y_train, b != draw.y_train
     assert np.all(fb[fa])
     np.testing.assert_array_equal(fa[draw.y_train == 0], fb[draw.y_train == 0])
     # Test labels are never touched, uniforms are nested in n.
-    np.testing.assert_array_equal(D.flip_uniforms(1, 10), D.flip_uniforms(1, 20)[:10])
+    np.testing.assert_array_equal(flip_uniforms(1, 10), flip_uniforms(1, 20)[:10])
 
 
 def test_smoothing_targets_exact():
     draw = D.make_data("gaussian", seed=2)
-    targets, noisy = D.training_targets(draw, seed=2, smoothing=0.1)
+    targets, noisy = training_targets(draw, seed=2, smoothing=0.1)
     np.testing.assert_array_equal(noisy, draw.y_train)
     np.testing.assert_array_equal(targets, np.where(draw.y_train == 1, 0.95, 0.05))
     np.testing.assert_allclose(targets, draw.y_train * 0.9 + 0.05, rtol=1e-15)
-    plain, _ = D.training_targets(draw, seed=2)
+    plain, _ = training_targets(draw, seed=2)
     np.testing.assert_array_equal(plain, draw.y_train)
     assert plain is not draw.y_train
-    t_noisy, n_noisy = D.training_targets(draw, seed=2, noise_rate=0.2, smoothing=0.2)
+    t_noisy, n_noisy = training_targets(draw, seed=2, noise_rate=0.2, smoothing=0.2)
     np.testing.assert_array_equal(t_noisy, np.where(n_noisy == 1, 0.9, 0.1))
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "logistic_model"])
 def test_soft_targets_are_the_posterior(kind):
     draw = D.make_data(kind, seed=6)
-    targets, noisy = D.training_targets(draw, seed=6, soft=True)
+    targets, noisy = training_targets(draw, seed=6, soft=True)
     np.testing.assert_array_equal(targets, draw.p_train)
     np.testing.assert_array_equal(noisy, draw.y_train)
     assert targets is not draw.p_train
@@ -606,15 +611,15 @@ def test_load_file_errors(tmp_path):
 )
 def test_flip_rate_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        D.flip_rates(**kwargs)
+        flip_rates(**kwargs)
     draw = D.make_data("gaussian", seed=0, n_train=10, n_test=0)
     with pytest.raises(ValueError, match=match):
-        D.training_targets(draw, seed=0, **kwargs)
+        training_targets(draw, seed=0, **kwargs)
 
 
 def test_smoothing_a_soft_target():
     draw = D.make_data("logistic_model", seed=2, n_train=50, n_test=0)
-    targets, _ = D.training_targets(draw, seed=2, soft=True, smoothing=0.2)
+    targets, _ = training_targets(draw, seed=2, soft=True, smoothing=0.2)
     np.testing.assert_allclose(targets, draw.p_train * 0.8 + 0.1, rtol=1e-15)
 
 
@@ -631,13 +636,13 @@ def test_training_target_and_flip_errors():
     ]
     for draw, kwargs, match in cases:
         with pytest.raises(ValueError, match=match):
-            D.training_targets(draw, seed=0, **kwargs)
+            training_targets(draw, seed=0, **kwargs)
     with pytest.raises(ValueError, match=r"flip_uniforms: n must be an integer >= 0, got -1"):
-        D.flip_uniforms(0, -1)
+        flip_uniforms(0, -1)
     with pytest.raises(ValueError, match=r"seed must be a non-negative integer"):
-        D.flip_uniforms(-3, 5)
+        flip_uniforms(-3, 5)
     with pytest.raises(ValueError, match=r"noisy_labels: y_clean and u must be 1-D of equal"):
-        D.noisy_labels(np.zeros(3), np.zeros(4), 0.1, 0.1)
+        noisy_labels(np.zeros(3), np.zeros(4), 0.1, 0.1)
 
 
 # --------------------------------------------------------------------------- bit identity

@@ -7,6 +7,7 @@ from sklearn.linear_model import LogisticRegression
 
 import logsim
 from logsim import data, noise
+from logsim.labels import flip_uniforms, noisy_labels, training_targets
 from logsim.svm import max_margin
 
 
@@ -23,7 +24,7 @@ def test_simulate_returns_a_labelled_dataset():
         assert {"long_name", "units"} <= set(ds[name].attrs)
     # trajectory r is replicate seed + r: its first step is -eta X^T (1/2 - targets) / n
     draw = data.make_data("gaussian", seed=6, dim=4, n_train=50)
-    targets, _ = data.training_targets(draw, 6, noise_rate=0.1, smoothing=0.1)
+    targets, _ = training_targets(draw, 6, noise_rate=0.1, smoothing=0.1)
     step1 = -0.5 * draw.x_train.T @ (0.5 - targets) / 50
     np.testing.assert_allclose(ds["weights"].values[1, 1], step1, rtol=1e-13)
 
@@ -68,7 +69,7 @@ def test_non_separable_breast_cancer_reaches_the_sklearn_optimum():
 def test_label_noise_makes_breast_cancer_converge_to_a_finite_point():
     """With 20% flipped labels the data are not separable: GD reaches the finite optimum."""
     draw = data.make_data("breast_cancer", seed=3, features=5)
-    targets, _ = data.training_targets(draw, 3, noise_rate=0.2)
+    targets, _ = training_targets(draw, 3, noise_rate=0.2)
     X = draw.x_train
     ref = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10_000)
     ref.fit(X, targets.astype(int))
@@ -113,7 +114,7 @@ def test_non_finite_data_rejected():
 def test_anchor_points_recover_the_flip_rates():
     """Patrini et al. 2017: anchors at the 97th percentile estimate T from noisy labels."""
     draw = data.make_data("gaussian", seed=0, n_train=20_000, dim=2, separation=8.0)
-    u = data.flip_uniforms(0, draw.n_train)
-    noisy = data.noisy_labels(draw.y_train, u, 0.3, 0.1)
+    u = flip_uniforms(0, draw.n_train)
+    noisy = noisy_labels(draw.y_train, u, 0.3, 0.1)
     rho_pos, rho_neg = noise.anchor_transition(draw.x_train, noisy)
     assert abs(rho_pos - 0.3) < 0.03 and abs(rho_neg - 0.1) < 0.03

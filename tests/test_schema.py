@@ -138,7 +138,7 @@ def test_one_rule_text_in_scenario_and_engine(tmp_path):
     assert transition.explain(fmt=schema.python_value) in str(eng.value)
     with pytest.raises(ValueError) as flips:
         make_data("gaussian", seed=0, n_test=0)  # valid; the rates below are not
-        from logsim.data import flip_rates
+        from logsim.labels import flip_rates
 
         flip_rates(rho_pos=0.6, rho_neg=0.4)
     assert transition.explain(fmt=schema.python_value) in str(flips.value)
