@@ -1,10 +1,10 @@
 """The scenario schema: every key, its type, range, default and doc, and the rules across keys.
 
 This module is the one place where the vocabulary of a scenario is written down.
-Scenario validation (:mod:`logsim.scenario`), the data generators' option checks
-(:mod:`logsim.data`), :func:`logsim.engine.run_batch`'s messages, ``logsim schema``
-and ``docs/scenarios.md`` all read it; none of them repeats a range, a list of
-allowed values or the text of a rule.
+Scenario validation (:mod:`logsim.scenario`), the option checks of the data generators
+(:mod:`logsim.data`) and label transforms (:mod:`logsim.labels`),
+:func:`logsim.engine.run_batch`'s messages, ``logsim schema`` and ``docs/scenarios.md``
+all read it; none of them repeats a range, a list of allowed values or the text of a rule.
 
 * :data:`KEYS` maps a key's name to its :class:`Key`. Names are unique across
   tables, so a grid key or a cell's parameter dict uses the bare name.
