@@ -257,9 +257,35 @@ class MemoryWriter:
         self.arrays.clear()
 
 
-#: HDF5 chunk cache (bytes) of the file while it is written: every storage chunk is written
-#: whole, once, so a cache saves no work; netCDF's default (64 MiB) only held memory.
+#: HDF5 chunk cache (bytes) of each variable of the file while it is written: every storage
+#: chunk is written whole, once, so a cache saves no work. netCDF's default (64 MiB per
+#: variable, ``netCDF4.get_chunk_cache()``) is a write-back cache: it held every chunk of a
+#: variable written until the file was closed, up to 64 MiB for each of the ~30 variables
+#: of a sweep (0.5 MB per computed chunk at d = 500, 300 MB of a 4.2 GB sweep's peak).
 WRITE_CHUNK_CACHE_BYTES = 0
+
+
+@contextmanager
+def _library_chunk_cache(size: int):
+    """netCDF's default chunk cache set to ``size`` bytes, then restored.
+
+    The only way to give a file written by netCDF4 an HDF5 chunk cache of 0: netCDF-C
+    copies the library default (``nc_set_chunk_cache``) into the file access properties
+    when the file is created and into each variable when it is defined, and skips a
+    variable's own setting of 0 when it creates the HDF5 dataset (``var_create_dataset``
+    calls ``H5Pset_chunk_cache`` only for a non-zero size), so
+    ``Variable.set_var_chunk_cache(size=0)`` changes nothing. The default is global to
+    the process: a file opened by another thread meanwhile gets the same cache (slower
+    reads at worst, the same data).
+    """
+    import netCDF4
+
+    previous = netCDF4.get_chunk_cache()
+    netCDF4.set_chunk_cache(size, previous[1], previous[2])
+    try:
+        yield
+    finally:
+        netCDF4.set_chunk_cache(*previous)
 
 
 class NetCDFWriter:
@@ -284,12 +310,13 @@ class NetCDFWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temporaries(self.path)
         self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        self.nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
-        try:
-            self._define()
-        except BaseException:
-            self.abort()
-            raise
+        with _library_chunk_cache(WRITE_CHUNK_CACHE_BYTES):  # the file's and its variables'
+            self.nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
+            try:
+                self._define()
+            except BaseException:
+                self.abort()
+                raise
 
     def _define(self) -> None:
         nc, layout = self.nc, self.layout
@@ -320,7 +347,6 @@ class NetCDFWriter:
                 var = nc.createVariable(name, "f8", dims, fill_value=np.nan, **kw)
             else:
                 var = nc.createVariable(name, dtype, dims, **kw)
-            var.set_var_chunk_cache(size=WRITE_CHUNK_CACHE_BYTES)
             for key, value in attrs.items():
                 var.setncattr(key, value)
         for key, value in layout.attrs.items():

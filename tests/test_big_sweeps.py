@@ -124,3 +124,47 @@ def test_a_failed_run_leaves_no_folder_behind(tmp_path, monkeypatch):
         logsim.run(_scenario(), out=out)
     assert not Path(str(out) + ".parts").exists()
     assert list(out.parent.iterdir()) == []  # the temporary file is gone too
+
+
+# ----------------------------------------------------------------------------- memory
+
+_WRITER_GROWTH = """
+import re, sys
+from pathlib import Path
+import numpy as np
+from logsim.store import Layout, NetCDFWriter
+
+def rss():
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(r"^VmRSS:\\s+(\\d+) kB$", text, re.M).group(1)) * 1024
+
+rows, width, names = 200, 1000, [f"v{k}" for k in range(20)]
+layout = Layout({"row": rows, "col": width}, {},
+                {n: (("row", "col"), "f8", {}, (1, width)) for n in names})
+writer = NetCDFWriter(Path(sys.argv[1]), layout)
+block = np.arange(width, dtype=float)[None]
+writer.write(names[0], (slice(0, 1), slice(0, width)), block)  # the first write sets up
+before = rss()
+for r in range(1, rows):
+    for n in names:
+        writer.write(n, (slice(r, r + 1), slice(0, width)), block + r)
+grown = rss() - before
+writer.finish()
+print(grown, (rows - 1) * len(names) * width * 8)
+"""
+
+
+def test_the_writer_holds_no_written_chunks_in_memory(tmp_path):
+    # Each storage chunk is written whole, once: HDF5's chunk cache (netCDF's default is
+    # 64 MiB per variable, write-back) would only keep every chunk written until the
+    # file is closed. 20 variables x 200 chunks of 8 kB = 32 MB written here.
+    import subprocess
+    import sys
+
+    out = tmp_path / "w.nc"
+    proc = subprocess.run([sys.executable, "-c", _WRITER_GROWTH, str(out)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    grown, written = map(int, proc.stdout.split())
+    assert grown < 0.2 * written, (grown, written)
+    with netCDF4.Dataset(out) as nc:  # and the values are all there
+        np.testing.assert_array_equal(nc["v7"][:], np.arange(1000.0) + np.arange(200.0)[:, None])
