@@ -158,12 +158,13 @@ class _Sub:
         return self.arr[(self.i, *key)]
 
 
-def _canonical_float_bytes(block: np.ndarray) -> memoryview:
-    """``block`` as little-endian float64 with one NaN bit pattern, in C order: one copy
-    of the block (the source may be a caller's array, never modified)."""
+def _canonical_float_bytes(block: np.ndarray) -> np.ndarray:
+    """``block`` as little-endian float64 with one NaN bit pattern, C-contiguous (hashed
+    through its buffer): one copy of the block (the source may be a caller's array,
+    never modified)."""
     block = np.array(block, dtype="<f8", order="C")  # a C-ordered copy
     block[np.isnan(block)] = np.nan
-    return memoryview(block).cast("B")
+    return block
 
 
 def _canonical_pieces(shape: tuple[int, ...], kind: str, blocks: Iterable[np.ndarray]):
