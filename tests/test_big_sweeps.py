@@ -169,11 +169,16 @@ def test_the_writer_holds_no_written_chunks_in_memory(tmp_path):
         np.testing.assert_array_equal(nc["v7"][:], np.arange(1000.0) + np.arange(200.0)[:, None])
 
 
+# The child's own high-water mark, VmHWM: not ru_maxrss, which keeps the peak of the image
+# the child was forked from (Linux records the old memory map's peak at exec), so a child
+# of a large pytest process reported the parent's size.
 _PEAK_OF_A_RUN = """
-import resource, sys
+import re, sys
+from pathlib import Path
 from logsim.cli import main
 code = main(["run", *sys.argv[1:], "--quiet"])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)  # Linux: kB
+status = Path("/proc/self/status").read_text()
+print(int(re.search(r"^VmHWM:\\s+(\\d+) kB$", status, re.M).group(1)) * 1024)
 sys.exit(code)
 """
 
@@ -186,16 +191,17 @@ def _big_draw_scenario(n_train: int, seeds: int) -> str:
         "[analysis]", 'groups = ["test"]', ""])
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="ru_maxrss in kB: Linux")
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM: Linux")
 def test_the_peak_memory_estimate_bounds_a_measured_run(tmp_path):
     # A sweep whose 80 MB draws each span four chunks: the terms beyond the process's own
     # size (the chunk's three copies of its whole draw and the draw kept between chunks)
     # are about half of its peak. The estimate charged each chunk only its cells' share
     # of a draw and was 0.67 of the measured peak; a factor 2 either way fails here.
-    warm = tmp_path / "warm.toml"  # the same kernels, so the measured run compiles nothing
-    warm.write_text(_big_draw_scenario(n_train=200, seeds=1))
+    warm = tmp_path / "warm.toml"  # the same kernel paths (chunks of one cell), so the
+    warm.write_text(_big_draw_scenario(n_train=200, seeds=1))  # measured run compiles nothing
     subprocess.run([sys.executable, "-c", _PEAK_OF_A_RUN, str(warm), "-o",
-                    str(tmp_path / "warm.nc")], check=True, capture_output=True, timeout=600)
+                    str(tmp_path / "warm.nc"), "--chunk-size", "1"], check=True,
+                   capture_output=True, timeout=600)
     path = tmp_path / "bigdraw.toml"
     path.write_text(_big_draw_scenario(n_train=100_000, seeds=2))
     out = tmp_path / "bigdraw.nc"
