@@ -11,11 +11,12 @@ How the figures are made
 * Result size: every stored variable's shape times its item size (exact).
 * Disk: the same plus the storage chunks' padding and netCDF4/HDF5 metadata (the file is
   written uncompressed, so this is known in advance; within a few per cent, tested).
-* Peak memory: the process's own size once logsim and its compiled kernels are loaded
-  (:data:`BASE_BYTES`, measured) plus what the largest chunk holds at once
-  (:attr:`~logsim.planner.Plan.cell_bytes` per cell: its arrays and its share of its
-  data draw, each about three times over), the draw cache and the hash's read-back
-  blocks.
+* Peak memory (of ``logsim run``, the whole process; :func:`_peak_memory` states each
+  term and where it was measured): the process once logsim and its compiled kernels are
+  loaded, scikit-learn where the scenario needs it, the data draws kept between chunks,
+  netCDF/HDF5's state of the open file, and the larger of what the largest chunk holds at
+  once and the hash's read-back blocks (the file is hashed after the last chunk is
+  freed). Nothing in it grows with the result: a sweep holds a few chunks at a time.
 * Time: the work of each stage (steps, samples and multiply-adds of the trajectories,
   logits scored and Platt-fitted, SVMs, bytes written) times its cost per unit measured on the
   development machine, scaled by the ratio of a short NumPy timing on this machine to
@@ -42,9 +43,30 @@ from logsim.scenario import load_scenario
 
 __all__ = ["Estimate", "ResourceError", "check_resources", "plan"]
 
-#: Resident size of a process that has run a small sweep (Python, NumPy, Numba with the
-#: kernels loaded, netCDF4), measured on the development machine.
-BASE_BYTES = 260 * 2**20
+#: Resident size of ``logsim run`` having run a tiny sweep: Python, NumPy, SciPy, Numba with
+#: the kernels loaded, netCDF4/HDF5. Measured 236-267 MB: the peak RSS of ``logsim run`` on
+#: each bundled scenario cut to one seed and ten steps (2 threads, warm Numba cache); 10 MB
+#: above the largest, for the 1-5 MB runs and thread counts vary by.
+BASE_BYTES = 264 * 2**20
+#: scikit-learn, imported for the bundled real data sets and for anchor-point transitions:
+#: +39 MB (breast_cancer) and +45 MB (noisy_labels) measured against the same tiny runs
+#: without it.
+SKLEARN_BYTES = 48 * 2**20
+#: netCDF/HDF5's state of the file while it is open, per storage chunk of the file (its
+#: entries in the chunk index held by HDF5's metadata cache, the selections of the
+#: read-back, the heap they fragment), and its ceiling: HDF5's metadata cache grows to at
+#: most 32 MiB by default. Measured above the process's size between chunks: 10 MB while
+#: writing 17,900 storage chunks (d = 500, 4.2 GB), 17 MB writing and 46 MB at the end of
+#: the read-back of 174,000 (a 0.3 GB result cut into chunks of 2 cells).
+FILE_CHUNK_BYTES = 2048
+FILE_STATE_BYTES = 48 * 2**20
+#: Each Numba/BLAS thread beyond the two :data:`BASE_BYTES` was measured with (its stack
+#: and BLAS buffers): one thread to two added 1-5.5 MB (quickstart, hinge_vs_ce, d = 500);
+#: more threads could not be measured on the two-core development machine.
+THREAD_BYTES = 8 * 2**20
+#: Blocks of :data:`logsim.store.HASH_BLOCK` float64 alive at once while the file is
+#: hashed: the block read, its canonical copy, its NaN mask and netCDF's scratch.
+HASH_COPIES = 4
 #: Bytes of netCDF4/HDF5 metadata per file, per variable (header, attributes, chunk
 #: index), per dimension of a variable (its dimension-scale references, which grow with
 #: the grid's axes) and per storage chunk beyond the first; fitted to files of 150 kB to
@@ -209,15 +231,64 @@ def _disk_bytes(p: Plan) -> int:
     return total
 
 
-def _peak_memory(p: Plan) -> int:
+def _storage_chunk_count(p: Plan) -> int:
+    """Storage chunks of the file, every variable's."""
+    return sum(math.prod(-(-n // c) for n, c in zip(v.shape, p.storage_chunks(v), strict=True))
+               for v in p.variables)
+
+
+def _needs_sklearn(p: Plan) -> bool:
+    """Whether the run imports scikit-learn (bundled real data; anchor-point transitions)."""
+    from logsim.schema import REAL_DATA
+
+    s = p.scenario
+    return s.data.get("kind") in REAL_DATA or "anchor" in s.values("transition")
+
+
+def _peak_memory(p: Plan, threads: int) -> int:
+    """Peak resident memory of ``logsim run`` on ``p`` with ``threads`` threads, whole
+    process, in bytes.
+
+    ``BASE + THREADS + SKLEARN + draws + file + max(chunk, hash)``, each term an upper
+    bound of what was measured (the constants above say where):
+
+    * ``BASE`` (:data:`BASE_BYTES`): the process, its imports and compiled kernels, on
+      two threads; ``THREADS``: :data:`THREAD_BYTES` for each thread beyond two;
+    * ``SKLEARN`` (:data:`SKLEARN_BYTES`): scikit-learn, where the scenario uses it;
+    * ``draws``: the data draws :mod:`logsim.chunk` keeps between chunks,
+      ``min(n_draws * Plan.draw_bytes, max(chunk.DRAW_CACHE_BYTES, Plan.draw_bytes))``
+      (the latest draw is kept even when it alone exceeds the budget);
+    * ``file``: netCDF/HDF5's state of the open file,
+      ``min(storage chunks * FILE_CHUNK_BYTES, FILE_STATE_BYTES)``;
+    * ``chunk``: the largest chunk's arrays and data at once: three times its cells'
+      arrays (``Plan.cell_array_bytes``: the kernel's record, the analysis, the blocks
+      placed into the file) and three times each draw it uses, whole (generated, stacked
+      for the kernel and for the analysis), even where the draw spans several chunks:
+      measured 253 MB for a chunk of 2 cells of an 82 MB draw (estimated 246 + the
+      draws term 82), 38 MB for 2 cells of 8.25 MB at d = 500 (estimated 50);
+    * ``hash``: the read-back's blocks, ``HASH_COPIES * 8 * store.HASH_BLOCK``; the file
+      is hashed once every chunk is written and freed, so only the larger of the two
+      counts.
+
+    No term grows with the result: past ``FILE_STATE_BYTES`` HDF5 evicts metadata, and
+    the chunks' size is capped (:data:`logsim.planner.CHUNK_BYTES`). A cold Numba cache
+    adds the compiler's memory (not estimated), and ``logsim.run(..., out=...)``, which
+    returns the dataset, also loads a result smaller than
+    :data:`logsim.store.LAZY_BYTES` into memory.
+    """
     from logsim.chunk import DRAW_CACHE_BYTES
     from logsim.store import HASH_BLOCK
 
     m = p.chunk_cells
-    draws = min(p.n_draws, -(-m // p.cells_per_draw))
-    cache = min(draws * p.draw_bytes, DRAW_CACHE_BYTES)
-    hashing = 4 * 8 * HASH_BLOCK
-    return int(BASE_BYTES + m * p.cell_bytes + cache + hashing)
+    draws = min(p.n_draws * p.draw_bytes, max(DRAW_CACHE_BYTES, p.draw_bytes))
+    file_state = min(_storage_chunk_count(p) * FILE_CHUNK_BYTES, FILE_STATE_BYTES)
+    draws_used = min(p.n_draws, -(-m // p.cells_per_draw))
+    chunk = 3 * (m * p.cell_array_bytes + draws_used * p.draw_bytes)
+    hashing = HASH_COPIES * 8 * HASH_BLOCK
+    sklearn = SKLEARN_BYTES if _needs_sklearn(p) else 0
+    extra_threads = max(threads - 2, 0) * THREAD_BYTES
+    return int(BASE_BYTES + extra_threads + sklearn + draws + file_state
+               + max(chunk, hashing))
 
 
 def _weighted(values, ordinary, factor: float) -> float:
@@ -298,8 +369,8 @@ def plan(scenario, *, chunk_size: int | None = None, out=None, threads: int | No
     except OSError:
         disk_free = None
     variables = [(v.name, v.dims, v.shape, v.nbytes) for v in p.variables]
-    return Estimate(p, variables, p.result_bytes, _disk_bytes(p), _peak_memory(p), seconds,
-                    scale, threads, _savings(p), _mem_available(), disk_free, out)
+    return Estimate(p, variables, p.result_bytes, _disk_bytes(p), _peak_memory(p, threads),
+                    seconds, scale, threads, _savings(p), _mem_available(), disk_free, out)
 
 
 def _savings(p: Plan) -> dict[str, int]:

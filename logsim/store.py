@@ -123,8 +123,11 @@ def provenance(scenario) -> dict[str, str]:
 
 
 #: Elements converted to canonical bytes at a time while hashing: bounds the hash's
-#: scratch memory (a few blocks) however large the variables are.
-HASH_BLOCK = 1 << 20
+#: scratch memory (a few blocks) however large the variables are. 2^18 (2 MiB of float64)
+#: hashes as fast as 2^20 did and kept the read-back's peak at 12 MB instead of 36 MB on a
+#: 0.42 GB result: blocks of 8 MiB came from the heap (below glibc's adaptive mmap
+#: threshold) and HDF5's metadata, allocated between them, kept the freed ones resident.
+HASH_BLOCK = 1 << 18
 
 
 def _c_order_blocks(arr, shape: tuple[int, ...], size: int):
@@ -158,10 +161,13 @@ class _Sub:
         return self.arr[(self.i, *key)]
 
 
-def _canonical_float_bytes(block: np.ndarray) -> bytes:
-    block = block.astype("<f8")
-    block = np.where(np.isnan(block), np.nan, block)  # one NaN bit pattern
-    return np.ascontiguousarray(block).tobytes()
+def _canonical_float_bytes(block: np.ndarray) -> np.ndarray:
+    """``block`` as little-endian float64 with one NaN bit pattern, C-contiguous (hashed
+    through its buffer): one copy of the block (the source may be a caller's array,
+    never modified)."""
+    block = np.array(block, dtype="<f8", order="C")  # a C-ordered copy
+    block[np.isnan(block)] = np.nan
+    return block
 
 
 def _canonical_pieces(shape: tuple[int, ...], kind: str, blocks: Iterable[np.ndarray]):
@@ -257,9 +263,35 @@ class MemoryWriter:
         self.arrays.clear()
 
 
-#: HDF5 chunk cache (bytes) of the file while it is written: every storage chunk is written
-#: whole, once, so a cache saves no work; netCDF's default (64 MiB) only held memory.
+#: HDF5 chunk cache (bytes) of each variable of the file while it is written: every storage
+#: chunk is written whole, once, so a cache saves no work. netCDF's default (64 MiB per
+#: variable, ``netCDF4.get_chunk_cache()``) is a write-back cache: it held every chunk of a
+#: variable written until the file was closed, up to 64 MiB for each of the ~30 variables
+#: of a sweep (0.5 MB per computed chunk at d = 500, 300 MB of a 4.2 GB sweep's peak).
 WRITE_CHUNK_CACHE_BYTES = 0
+
+
+@contextmanager
+def _library_chunk_cache(size: int):
+    """netCDF's default chunk cache set to ``size`` bytes, then restored.
+
+    The only way to give a file written by netCDF4 an HDF5 chunk cache of 0: netCDF-C
+    copies the library default (``nc_set_chunk_cache``) into the file access properties
+    when the file is created and into each variable when it is defined, and skips a
+    variable's own setting of 0 when it creates the HDF5 dataset (``var_create_dataset``
+    calls ``H5Pset_chunk_cache`` only for a non-zero size), so
+    ``Variable.set_var_chunk_cache(size=0)`` changes nothing. The default is global to
+    the process: a file opened by another thread meanwhile gets the same cache (slower
+    reads at worst, the same data).
+    """
+    import netCDF4
+
+    previous = netCDF4.get_chunk_cache()
+    netCDF4.set_chunk_cache(size, previous[1], previous[2])
+    try:
+        yield
+    finally:
+        netCDF4.set_chunk_cache(*previous)
 
 
 class NetCDFWriter:
@@ -284,12 +316,13 @@ class NetCDFWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temporaries(self.path)
         self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        self.nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
-        try:
-            self._define()
-        except BaseException:
-            self.abort()
-            raise
+        with _library_chunk_cache(WRITE_CHUNK_CACHE_BYTES):  # the file's and its variables'
+            self.nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
+            try:
+                self._define()
+            except BaseException:
+                self.abort()
+                raise
 
     def _define(self) -> None:
         nc, layout = self.nc, self.layout
@@ -320,7 +353,6 @@ class NetCDFWriter:
                 var = nc.createVariable(name, "f8", dims, fill_value=np.nan, **kw)
             else:
                 var = nc.createVariable(name, dtype, dims, **kw)
-            var.set_var_chunk_cache(size=WRITE_CHUNK_CACHE_BYTES)
             for key, value in attrs.items():
                 var.setncattr(key, value)
         for key, value in layout.attrs.items():

@@ -51,6 +51,23 @@ def _scenario(tmp_path, steps=300, name="small", extra=""):
     return path
 
 
+def test_content_hash_is_sha256_of_the_documented_canonical_bytes():
+    # The canonical form written out by hand (docs/design.md, "Content hash"): per
+    # variable in name order, "name|dims|", the shape joined by "x" and ":", a type tag,
+    # then the values in C order (little-endian float64, one NaN bit pattern).
+    import hashlib
+    import struct
+
+    odd_nan = struct.unpack("<d", struct.pack("<Q", 0x7FF8_0000_0000_0BAD))[0]
+    ds = xr.Dataset({"a": (("i", "j"), np.array([[1.5, odd_nan], [-0.0, 2.0]]).T),
+                     "empty": (("k", "m"), np.zeros((3, 0)))})
+    h = hashlib.sha256()
+    h.update(b"a|i,j|2x2:f" + struct.pack("<4d", 1.5, -0.0, odd_nan, 2.0).replace(
+        struct.pack("<d", odd_nan), struct.pack("<d", np.nan)))
+    h.update(b"empty|k,m|3x0:f")
+    assert results.content_hash(ds) == h.hexdigest()
+
+
 def test_run_writes_netcdf_readable_without_logsim(tmp_path, capsys):
     scen = _scenario(tmp_path)
     out = tmp_path / "small.nc"
