@@ -216,6 +216,22 @@ def _shifted_mean_loss(code, z, y, rho_pos, rho_neg, c):
     return total / z.shape[0]
 
 
+@helper
+def _column_shifted_gradient(code, of_loss, X, Z, b, y, rho_pos, rho_neg, start, z, resid, g,
+                             loss):
+    """Column ``b`` of a group's logits ``Z``: its shift (:func:`_gradient_shift`) and, where
+    it is positive, ``g`` from :func:`_shifted_gradient` and (``of_loss``) the loss shifted
+    alike; ``g`` and ``loss`` are left as given where there is no shift. The logits are
+    copied to ``z`` only then. Returns ``(shift, loss)``."""
+    shift = _gradient_shift(code, of_loss, Z[:, b], y, rho_pos, rho_neg, start)
+    if shift > 0.0:
+        _copy(Z[:, b], z)
+        _shifted_gradient(code, X, z, y, rho_pos, rho_neg, shift, resid, g)
+        if of_loss:
+            loss = _shifted_mean_loss(code, z, y, rho_pos, rho_neg, shift)
+    return shift, loss
+
+
 @ordered_sums
 def _project(X, resid, g):
     """``g = X^T resid / n``, each ``g[j]`` summed over samples in order.
@@ -831,17 +847,11 @@ def _group_kernel(blas: bool, normalized: bool, extended: bool = False):
                     opts = options[r]
                     shift = 0.0
                     if _scale_invariant(method[r], opts):
-                        shift = _gradient_shift(
-                            loss_code[r], method[r] == NGD_LOSS, Z[:, b], targets[r],
+                        shift, divisor_loss = _column_shifted_gradient(
+                            loss_code[r], method[r] == NGD_LOSS, X, Z, b, targets[r],
                             rho_pos[r], rho_neg[r],
-                            SHIFT_FROM if method[r] <= NGD_LOSS else 0.0)
-                        if shift > 0.0:  # else the products' gradient, as alone
-                            _copy(Z[:, b], z)
-                            _shifted_gradient(loss_code[r], X, z, targets[r], rho_pos[r],
-                                              rho_neg[r], shift, resid, g)
-                            if method[r] == NGD_LOSS:
-                                divisor_loss = _shifted_mean_loss(
-                                    loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], shift)
+                            SHIFT_FROM if method[r] <= NGD_LOSS else 0.0, z, resid, g,
+                            divisor_loss)
                     decay_rate = opts[OPT_WEIGHT_DECAY]
                     if decay_rate != 0.0:
                         for j in range(d):
@@ -860,15 +870,9 @@ def _group_kernel(blas: bool, normalized: bool, extended: bool = False):
                     continue
                 if normalized:  # a constant: pruned before typing in plain-GD groups
                     if method[r] == NGD_GRADIENT or method[r] == NGD_LOSS:
-                        shift = _gradient_shift(loss_code[r], method[r] == NGD_LOSS, Z[:, b],
-                                                targets[r], rho_pos[r], rho_neg[r])
-                        if shift > 0.0:
-                            _copy(Z[:, b], z)
-                            _shifted_gradient(loss_code[r], X, z, targets[r], rho_pos[r],
-                                              rho_neg[r], shift, resid, g)
-                            if method[r] == NGD_LOSS:
-                                divisor_loss = _shifted_mean_loss(
-                                    loss_code[r], z, targets[r], rho_pos[r], rho_neg[r], shift)
+                        _, divisor_loss = _column_shifted_gradient(
+                            loss_code[r], method[r] == NGD_LOSS, X, Z, b, targets[r],
+                            rho_pos[r], rho_neg[r], SHIFT_FROM, z, resid, g, divisor_loss)
                 status = _update(method[r], learning_rate[r], divisor_loss, g, w)
                 if status == _DIVERGED:
                     _retire(b, alive, rate, WT)
