@@ -91,12 +91,7 @@ def _header_cached(resolved, _size, _mtime, source, label) -> tuple[int, int, tu
                     names = np.lib.format.read_array(member, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{source}: cannot read as .npz without pickle: {exc}") from exc
-    missing = [name for name in ("x_train", "y_train") if name not in shapes]
-    if missing:
-        raise ValueError(
-            f"{source}: missing array(s) {', '.join(missing)}; expected x_train, y_train "
-            "and optionally x_test, y_test, feature_names"
-        )
+    _require_npz_arrays(source, shapes)
     x_shape = shapes["x_train"]
     if len(x_shape) != 2:
         raise ValueError(
@@ -367,6 +362,18 @@ def load_file(path: str | Path, *, label: str | None = None, positive=None) -> D
     )  # fmt: skip
 
 
+def _require_npz_arrays(source: str, present, found=None) -> None:
+    """Refuse an .npz whose ``present`` arrays lack x_train or y_train (naming the arrays
+    ``found`` in the file, when given)."""
+    missing = [name for name in ("x_train", "y_train") if name not in present]
+    if missing:
+        seen = "" if found is None else f"; found {', '.join(found) or 'none'}"
+        raise ValueError(
+            f"{source}: missing array(s) {', '.join(missing)}; expected x_train, y_train "
+            f"and optionally x_test, y_test, feature_names{seen}"
+        )
+
+
 @functools.lru_cache(maxsize=8)
 def _load_npz_cached(resolved, _size, _mtime, source, positive) -> DataDraw:
     try:
@@ -375,12 +382,7 @@ def _load_npz_cached(resolved, _size, _mtime, source, positive) -> DataDraw:
             arrays = {name: archive[name] for name in _NPZ_ARRAYS if name in found}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{source}: cannot read as .npz without pickle: {exc}") from exc
-    missing = [name for name in ("x_train", "y_train") if name not in arrays]
-    if missing:
-        raise ValueError(
-            f"{source}: missing array(s) {', '.join(missing)}; expected x_train, y_train "
-            f"and optionally x_test, y_test, feature_names; found {', '.join(found) or 'none'}"
-        )
+    _require_npz_arrays(source, arrays, found)
     names = arrays.get("feature_names")
     if names is not None and names.dtype.kind not in "US":
         raise ValueError(f"{source}: feature_names must be a string array, got {names.dtype}")
